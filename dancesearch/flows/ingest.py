@@ -1,0 +1,94 @@
+"""The `ingest` flow: one task per input item, cached by the item's content hash.
+
+A task's result is cached under the library's uid, the item's content hash and the
+configuration, so a crashed run resumes where it stopped; a cached result whose arrays have
+gone from the library is recomputed. Items already committed unchanged are not even submitted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+from tqdm import tqdm
+
+from dancesearch.ingest import (
+    IngestConfig,
+    ItemResult,
+    Summary,
+    commit,
+    input_hash,
+    plan,
+    process_item,
+    summarise,
+    unchanged_items,
+)
+from dancesearch.storage.library import Library
+
+
+def _cache_key(_: Any, params: dict[str, Any]) -> str:
+    config: IngestConfig = params["config"]
+    return f"ingest-{params['library_uid']}-{params['item_hash']}-{config.key()}"
+
+
+@task(
+    name="ingest-item",
+    retries=2,
+    retry_delay_seconds=1,
+    cache_key_fn=_cache_key,
+    persist_result=True,
+    task_run_name="ingest {item}",
+)
+def ingest_item(
+    item: str, fmt: str, library_root: str, config: IngestConfig, item_hash: str, library_uid: str
+) -> ItemResult:
+    return process_item(Path(item), fmt, Path(library_root), config)
+
+
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def ingest(
+    path: str,
+    fmt: str = "auto",
+    library: str = "library",
+    config: IngestConfig | None = None,
+    progress: bool = True,
+) -> Summary:
+    """Ingest every readable item under `path` into the library at `library`."""
+    started = time.perf_counter()
+    config = config or IngestConfig()
+    lib = Library(library, create=True)
+    items, skipped_roots = plan(Path(path).resolve(), fmt)
+    hashes = {str(item): input_hash(item) for item, _ in items}
+    with lib.lock():
+        unchanged = unchanged_items(lib, hashes, config)
+        todo = [(str(item), f) for item, f in items if str(item) not in unchanged]
+        futures = {
+            ingest_item.submit(item, f, str(lib.root), config, hashes[item], lib.uid): (item, f)
+            for item, f in todo
+        }
+        results: list[ItemResult] = []
+        for future in tqdm(
+            as_completed(list(futures)), total=len(futures), desc="ingest", unit="item",
+            disable=not progress,
+        ):
+            item, f = futures[future]
+            try:
+                result = future.result()
+                if result.status == "ok" and not lib.has_arrays(
+                    [s["seq_id"] for s in result.sequences], config.feature_key()
+                ):
+                    result = ingest_item.with_options(refresh_cache=True)(
+                        item, f, str(lib.root), config, hashes[item], lib.uid
+                    )
+            except Exception as e:  # a bug in one item must not lose the others
+                result = ItemResult(item, f, hashes[item], "skipped", f"internal error: {e!r}")
+            results.append(result)
+        commit(lib, results, config)
+    summary = summarise(results, len(unchanged), skipped_roots)
+    summary.seconds = time.perf_counter() - started
+    return summary
+

@@ -1,0 +1,40 @@
+"""Readers, one module per input format, each turning files into `Sequence`s on the common body.
+
+Every reader module exposes:
+    discover(root: Path) -> list[Path]   the items under root (files or folders) it can read;
+                                         raises SourceError when root holds none
+    read(item: Path) -> list[Sequence]   the sequences of one item, already on the common body
+                                         (`skeleton.to_common`); raises SourceError on bad input
+    looks_like(root: Path) -> bool       cheap check used by --format auto
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from dancesearch.errors import ConfigError, SourceError
+
+FORMATS: tuple[str, ...] = ("m2d", "bvh", "bandai", "g1", "aistpp", "finedance", "manifest")
+# auto-detection order: the specific layouts first, generic BVH last
+_DETECT_ORDER = ("manifest", "m2d", "finedance", "aistpp", "g1", "bandai", "bvh")
+
+
+def reader(fmt: str) -> ModuleType:
+    """The reader module for a format name."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format: unknown format {fmt!r}; choose one of auto, {', '.join(FORMATS)}")
+    return importlib.import_module(f"dancesearch.sources.{fmt}")
+
+
+def detect(root: Path) -> str:
+    """Guess the format of a file or folder; SourceError when nothing matches."""
+    if not root.exists():
+        raise SourceError(root, "does not exist")
+    for fmt in _DETECT_ORDER:
+        if reader(fmt).looks_like(root):
+            return fmt
+    if root.is_dir() and not any(root.iterdir()):
+        raise SourceError(root, "folder is empty")
+    raise SourceError(root, f"unknown format: none of {', '.join(FORMATS)} recognises it")

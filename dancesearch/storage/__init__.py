@@ -1,0 +1,1 @@
+"""Storage: the clip library on disk and, later, the Qdrant collections."""

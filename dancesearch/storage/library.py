@@ -1,0 +1,151 @@
+"""The clip library on disk: catalogue tables (Parquet) and per-sequence arrays.
+
+Layout of a library folder:
+    library.json                 identity (uid) and format version
+    items.parquet                one row per ingested input item: hash, status, reason
+    sequences.parquet            one row per sequence: labels, provenance, music sync
+    clips.parquet                one row per clip (the catalogue)
+    motion/<key>.npy             (T, 22, 3) float32 joints at 30 FPS, metres, Y up
+    features/<config key>/<key>.npz   motion (T, D) and, with music, music (T, 35), beats (s)
+Every file is written to a temporary name and renamed, so an interrupted run never leaves a
+half-written table or array; a lock file keeps two writers out.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dancesearch.errors import LibraryError
+
+VERSION = 1
+TABLES = ("items", "sequences", "clips")
+
+
+def array_key(seq_id: str) -> str:
+    """File-system-safe, collision-free name for a sequence's arrays."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", seq_id)[:80]
+    return f"{safe}-{hashlib.sha1(seq_id.encode()).hexdigest()[:8]}"
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class Library:
+    """A clip library folder. Creating one on an empty or missing folder initialises it."""
+
+    def __init__(self, root: str | Path, create: bool = False) -> None:
+        self.root = Path(root)
+        meta = self.root / "library.json"
+        if not meta.exists():
+            if not create:
+                raise LibraryError(
+                    f"{self.root}: not a dancesearch library (no library.json); "
+                    "run `dancesearch ingest PATH --library DIR` first"
+                )
+            if self.root.exists() and any(self.root.iterdir()):
+                raise LibraryError(
+                    f"{self.root}: folder is not empty and is not a dancesearch library"
+                )
+            info = {"uid": uuid.uuid4().hex, "version": VERSION}
+            _atomic_write(meta, lambda p: p.write_text(json.dumps(info)))
+        try:
+            self.info = json.loads(meta.read_text())
+        except json.JSONDecodeError as e:
+            raise LibraryError(f"{meta}: corrupt ({e})") from None
+        if self.info.get("version") != VERSION:
+            raise LibraryError(f"{meta}: library format {self.info.get('version')}, need {VERSION}")
+
+    @property
+    def uid(self) -> str:
+        return str(self.info["uid"])
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive write lock; a second writer fails at once with a clear message."""
+        with open(self.root / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LibraryError(f"{self.root}: another process is writing to this library")
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # --- tables -------------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        path = self.root / f"{name}.parquet"
+        if not path.exists():
+            return pd.DataFrame()
+        return pd.read_parquet(path)
+
+    def write_table(self, name: str, frame: pd.DataFrame) -> None:
+        assert name in TABLES
+        _atomic_write(
+            self.root / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False)
+        )
+
+    def clips(self) -> pd.DataFrame:
+        return self.table("clips")
+
+    def clip(self, clip_id: str) -> pd.Series:
+        clips = self.clips()
+        hit = clips[clips["clip_id"] == clip_id] if len(clips) else clips
+        if hit.empty:
+            raise LibraryError(f"{self.root}: no clip {clip_id!r} (see `dancesearch library stats`)")
+        return hit.iloc[0]
+
+    # --- arrays -------------------------------------------------------------------------
+    def motion_path(self, seq_id: str) -> Path:
+        return self.root / "motion" / f"{array_key(seq_id)}.npy"
+
+    def features_path(self, seq_id: str, feature_key: str) -> Path:
+        return self.root / "features" / feature_key / f"{array_key(seq_id)}.npz"
+
+    def save_motion(self, seq_id: str, joints: np.ndarray) -> None:
+        _atomic_write(self.motion_path(seq_id), lambda p: np.save(open(p, "wb"), joints))
+
+    def load_motion(self, seq_id: str) -> np.ndarray:
+        """(T, 22, 3) float32 joints of a sequence, metres, Y up, 30 FPS."""
+        path = self.motion_path(seq_id)
+        if not path.exists():
+            raise LibraryError(f"{path}: motion of {seq_id!r} is missing; re-run ingest")
+        return np.load(path)
+
+    def save_features(self, seq_id: str, feature_key: str, **arrays: np.ndarray) -> None:
+        _atomic_write(
+            self.features_path(seq_id, feature_key),
+            lambda p: np.savez(open(p, "wb"), **arrays),
+        )
+
+    def load_features(self, seq_id: str, feature_key: str) -> dict[str, np.ndarray]:
+        path = self.features_path(seq_id, feature_key)
+        if not path.exists():
+            raise LibraryError(f"{path}: features of {seq_id!r} are missing; re-run ingest")
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+
+    def has_arrays(self, seq_ids: list[str], feature_key: str) -> bool:
+        return all(
+            self.motion_path(s).exists() and self.features_path(s, feature_key).exists()
+            for s in seq_ids
+        )

@@ -69,8 +69,9 @@ def ingest(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from dancesearch.clips import ClipConfig
     from dancesearch.flows.ingest import ingest as ingest_flow
-    from dancesearch.ingest import IngestConfig
+    from dancesearch.ingest import IngestConfig, plan
 
+    plan(path, fmt)  # fail on a bad path in a second, before Prefect starts
     config = IngestConfig(clips=ClipConfig(window_s=window, stride_s=stride, min_s=min_clip))
     summary = ingest_flow(str(path), fmt=fmt, library=str(library), config=config)
     if as_json:

@@ -60,8 +60,8 @@ def ingest(
     """Ingest every readable item under `path` into the library at `library`."""
     started = time.perf_counter()
     config = config or IngestConfig()
-    lib = Library(library, create=True)
     items, skipped_roots = plan(Path(path).resolve(), fmt)
+    lib = Library(library, create=True)
     hashes = {str(item): input_hash(item) for item, _ in items}
     with lib.lock():
         unchanged = unchanged_items(lib, hashes, config)

@@ -71,6 +71,7 @@ class Summary:
     clips: int = 0
     minutes: float = 0.0  # minutes of motion in the new clips
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (folder, reason)
     dropped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0  # wall time
 
@@ -83,45 +84,49 @@ class Summary:
 def plan(path: Path, fmt: str = "auto") -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
     """The (item, format) pairs under path, and the (folder, reason) pairs nothing could read.
 
-    With fmt "auto", a folder that no reader recognises is searched one level down, so a
-    folder of datasets (one subfolder per source) can be ingested in one call.
+    With fmt "auto", a folder that no specific layout claims is searched one level down, so a
+    folder of datasets (one subfolder per source) is ingested in one call, each subfolder with
+    its own reader; a plain folder of BVH files falls to the generic BVH reader.
     """
     if not path.exists():
         raise SourceError(path, "does not exist")
     if fmt != "auto":
         return [(item, fmt) for item in reader(fmt).discover(path)], []
     try:
-        found = detect(path)
+        found = detect(path, generic=False)
         return [(item, found) for item in reader(found).discover(path)], []
-    except SourceError as top_error:
-        children = sorted(c for c in path.iterdir() if c.is_dir()) if path.is_dir() else []
-        items: list[tuple[Path, str]] = []
-        skipped: list[tuple[str, str]] = []
-        for child in children:
-            try:
-                child_fmt = detect(child)
-                items += [(item, child_fmt) for item in reader(child_fmt).discover(child)]
-            except SourceError as e:
-                skipped.append((str(child), e.problem))
-        if not items:
-            raise top_error
+    except SourceError:
+        pass
+    children = sorted(c for c in path.iterdir() if c.is_dir()) if path.is_dir() else []
+    items: list[tuple[Path, str]] = []
+    skipped: list[tuple[str, str]] = []
+    for child in children:
+        try:
+            child_fmt = detect(child)
+            items += [(item, child_fmt) for item in reader(child_fmt).discover(child)]
+        except SourceError as e:
+            skipped.append((str(child), e.problem))
+    if items:
         return items, skipped
+    found = detect(path)  # raises the clear "empty" / "unknown format" error
+    return [(item, found) for item in reader(found).discover(path)], []
 
 
-def item_files(item: Path) -> list[Path]:
-    """The files whose content decides an item's result (a manifest row: its manifest)."""
-    if not item.exists() and "#" in item.name:
-        item = item.with_name(item.name.split("#")[0])
+def item_files(item: Path, fmt: str) -> list[Path]:
+    """The files whose content decides an item's result, with the sidecars readers consult."""
+    own = getattr(reader(fmt), "item_files", None)
+    if own is not None:
+        return list(own(item))
     if item.is_dir():
         return sorted(p for p in item.rglob("*") if p.is_file())
     siblings = [item.parent / n for n in ("descriptions.csv", "labels.csv", "splits.json")]
     return [item] + [s for s in siblings if s.exists()]
 
 
-def input_hash(item: Path) -> str:
-    """Content hash of an item's files (names relative to the item, and bytes)."""
-    h = hashlib.sha1(str(item.name).encode())
-    for f in item_files(item):
+def input_hash(item: Path, fmt: str) -> str:
+    """Content hash of an item's files (their names and bytes)."""
+    h = hashlib.sha1(f"{fmt}:{item.name}".encode())
+    for f in item_files(item, fmt):
         h.update(f.name.encode())
         try:
             with open(f, "rb") as fh:
@@ -195,7 +200,7 @@ def process_sequence(
 def process_item(item: Path, fmt: str, library_root: Path, config: IngestConfig) -> ItemResult:
     """Read one item and store its sequences; any user-fixable problem skips it, with reason."""
     library = Library(library_root)
-    result = ItemResult(item=str(item), fmt=fmt, input_hash=input_hash(item), status="ok")
+    result = ItemResult(item=str(item), fmt=fmt, input_hash=input_hash(item, fmt), status="ok")
     try:
         sequences = reader(fmt).read(item)
         if not sequences:
@@ -230,7 +235,9 @@ def unchanged_items(library: Library, hashes: dict[str, str], config: IngestConf
     }
 
 
-def _replace(old: pd.DataFrame, new_rows: list[dict[str, Any]], keys: dict[str, set[str]]) -> pd.DataFrame:
+def _replace(
+    old: pd.DataFrame, new_rows: list[dict[str, Any]], keys: dict[str, set[str]]
+) -> pd.DataFrame:
     """old minus the rows whose key columns hold any of the given values, plus new_rows."""
     keep = old
     for column, values in keys.items():
@@ -248,7 +255,7 @@ def commit(library: Library, results: list[ItemResult], config: IngestConfig) ->
     ok_items = {r.item for r in ok}
     seq_rows = [s for r in ok for s in r.sequences]
     clip_rows = [c for r in ok for c in r.clips]
-    new_seq_ids = {s["seq_id"] for s in seq_rows}
+    new_seq_ids = {str(s["seq_id"]) for s in seq_rows}
     sequences = _replace(
         library.table("sequences"), seq_rows, {"item": ok_items, "seq_id": new_seq_ids}
     )
@@ -275,13 +282,15 @@ def commit(library: Library, results: list[ItemResult], config: IngestConfig) ->
     if len(old_items):
         good_before = set(old_items[old_items["status"] == "ok"]["item"]) & skipped_before
         item_rows = [r for r in item_rows if r["item"] not in good_before]
-    items = _replace(old_items, item_rows, {"item": {r["item"] for r in item_rows}})
+    items = _replace(old_items, item_rows, {"item": {str(r["item"]) for r in item_rows}})
     library.write_table("sequences", sequences)
     library.write_table("clips", clips)
     library.write_table("items", items)
 
 
-def summarise(results: list[ItemResult], unchanged: int, skipped_roots: list[tuple[str, str]]) -> Summary:
+def summarise(
+    results: list[ItemResult], unchanged: int, skipped_roots: list[tuple[str, str]]
+) -> Summary:
     s = Summary(items=len(results) + unchanged, unchanged=unchanged)
     for r in results:
         if r.status == "ok":
@@ -291,5 +300,5 @@ def summarise(results: list[ItemResult], unchanged: int, skipped_roots: list[tup
             s.dropped.update(r.dropped)
         else:
             s.skipped.append((r.item, r.reason or ""))
-    s.skipped += skipped_roots
+    s.unreadable = list(skipped_roots)
     return s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -11,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dancesearch.skeleton import BONES, J, JOINTS  # noqa: E402
+from dancesearch.skeleton import BONES, JOINTS, J  # noqa: E402
 from dancesearch.storage.library import Library  # noqa: E402
 
 LEFT, RIGHT, CENTRE = "#1f6fd1", "#d1401f", "#333333"
@@ -42,7 +43,7 @@ def render_clip(library: Library, clip_id: str, out: Path, n_frames: int = 8) ->
     window = joints[int(clip["start_frame"]) : int(clip["start_frame"]) + int(clip["n_frames"])]
     picks = np.linspace(0, len(window) - 1, n_frames).round().astype(int)
     screen = facing_view(window)[picks]
-    fig, axes = plt.subplots(1, n_frames, figsize=(1.6 * n_frames, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, n_frames, figsize=(1.6 * n_frames, 3.0), sharey=True)
     top = max(float(screen[..., 1].max()), 1.0) + 0.1
     for ax, frame, f in zip(np.atleast_1d(axes), screen, picks, strict=True):
         for parent, child in BONES:
@@ -54,8 +55,14 @@ def render_clip(library: Library, clip_id: str, out: Path, n_frames: int = 8) ->
         ax.set_aspect("equal")
         ax.set_title(f"{(int(clip['start_frame']) + f) / 30:.1f} s", fontsize=8)
         ax.tick_params(labelsize=6)
-    genre = clip["genre"] or "no genre"
-    fig.suptitle(f"{clip_id} - {clip['source']}, {genre} (blue = left side)", fontsize=9)
+    labels = json.loads(clip["labels"])
+    what = clip["genre"] if isinstance(clip["genre"], str) else labels.get("category", "")
+    detail = labels.get("style") or labels.get("content") or ""
+    performer = clip["performer"] if isinstance(clip["performer"], str) else "performer unknown"
+    fig.suptitle(
+        f"{clip_id} - {clip['source']}, {what} {detail}, {performer} (blue = body's left)",
+        fontsize=9,
+    )
     credit = textwrap.fill(f"{clip['credit']} | Licence: {clip['licence']}", 160)
     fig.text(0.01, 0.01, credit, fontsize=5.5, va="bottom")
     fig.tight_layout(rect=(0, 0.07, 1, 0.95))

@@ -47,7 +47,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True
+)
 @library_option
 @click.option("--window", type=float, default=12.0, show_default=True, help="Clip length, s.")
 @click.option("--stride", type=float, default=12.0, show_default=True, help="Clip stride, s.")
@@ -89,6 +91,8 @@ def ingest(
         click.echo(f"  windows dropped: {n} {reason}")
     for item, reason in summary.skipped:
         click.echo(f"  skipped: {reason if item in reason else f'{item}: {reason}'}")
+    for folder, reason in summary.unreadable:
+        click.echo(f"  not ingested: {folder}: {reason}")
     click.echo(f"library: {library}  (see `dancesearch library stats --library {library}`)")
 
 
@@ -107,7 +111,9 @@ def stats(library: Path, as_json: bool) -> None:
 
     tables = library_stats(Library(library))
     if as_json:
-        click.echo(json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()}, indent=2))
+        click.echo(
+            json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()}, indent=2)
+        )
         return
     for name, frame in tables.items():
         click.echo(f"\n## by {name}")

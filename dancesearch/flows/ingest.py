@@ -49,7 +49,7 @@ def ingest_item(
     return process_item(Path(item), fmt, Path(library_root), config)
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def ingest(
     path: str,
     fmt: str = "auto",
@@ -62,7 +62,7 @@ def ingest(
     config = config or IngestConfig()
     items, skipped_roots = plan(Path(path).resolve(), fmt)
     lib = Library(library, create=True)
-    hashes = {str(item): input_hash(item) for item, _ in items}
+    hashes = {str(item): input_hash(item, f) for item, f in items}
     with lib.lock():
         unchanged = unchanged_items(lib, hashes, config)
         todo = [(str(item), f) for item, f in items if str(item) not in unchanged]
@@ -72,7 +72,10 @@ def ingest(
         }
         results: list[ItemResult] = []
         for future in tqdm(
-            as_completed(list(futures)), total=len(futures), desc="ingest", unit="item",
+            as_completed(list(futures)),
+            total=len(futures),
+            desc="ingest",
+            unit="item",
             disable=not progress,
         ):
             item, f = futures[future]
@@ -91,4 +94,3 @@ def ingest(
     summary = summarise(results, len(unchanged), skipped_roots)
     summary.seconds = time.perf_counter() - started
     return summary
-

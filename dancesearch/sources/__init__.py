@@ -24,15 +24,21 @@ _DETECT_ORDER = ("manifest", "m2d", "finedance", "aistpp", "g1", "bandai", "bvh"
 def reader(fmt: str) -> ModuleType:
     """The reader module for a format name."""
     if fmt not in FORMATS:
-        raise ConfigError(f"--format: unknown format {fmt!r}; choose one of auto, {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"--format: unknown format {fmt!r}; choose one of auto, {', '.join(FORMATS)}"
+        )
     return importlib.import_module(f"dancesearch.sources.{fmt}")
 
 
-def detect(root: Path) -> str:
-    """Guess the format of a file or folder; SourceError when nothing matches."""
+def detect(root: Path, generic: bool = True) -> str:
+    """Guess the format of a file or folder; SourceError when nothing matches.
+
+    generic=False leaves out the generic BVH reader, which claims any folder holding a .bvh
+    file anywhere below it.
+    """
     if not root.exists():
         raise SourceError(root, "does not exist")
-    for fmt in _DETECT_ORDER:
+    for fmt in _DETECT_ORDER if generic else _DETECT_ORDER[:-1]:
         if reader(fmt).looks_like(root):
             return fmt
     if root.is_dir() and not any(root.iterdir()):

@@ -112,11 +112,15 @@ def read(item: Path) -> list[Sequence]:
         points = np.asarray(data["skeletons"], dtype=np.float32)
         center = np.asarray(data["center"], dtype=np.float32)
     except (KeyError, TypeError, ValueError) as e:
-        raise SourceError(skel_path, f"expected 'skeletons' [T][23][3] and 'center' [T][3]: {e}")
+        raise SourceError(
+            skel_path, f"expected 'skeletons' [T][23][3] and 'center' [T][3]: {e}"
+        ) from None
     if points.ndim != 3 or points.shape[1:] != (23, 3):
         raise SourceError(skel_path, f"'skeletons' has shape {points.shape}, expected (T, 23, 3)")
     if center.shape != (points.shape[0], 3):
-        raise SourceError(skel_path, f"'center' has shape {center.shape}, expected ({len(points)}, 3)")
+        raise SourceError(
+            skel_path, f"'center' has shape {center.shape}, expected ({len(points)}, 3)"
+        )
     if len(points) < 2:
         raise SourceError(skel_path, "fewer than 2 frames")
     if "start_position" not in config:

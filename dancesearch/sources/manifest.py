@@ -331,3 +331,17 @@ def read(item: Path, rest_joints: Path | None = None) -> list[Sequence]:
     if not sequences:
         raise errors[0] if errors else SourceError(manifest, "the manifest has no rows")
     return sequences
+
+
+def item_files(item: Path) -> list[Path]:
+    """The files one row's result depends on: the manifest, the motion and the music file."""
+    manifest, number = split_item(item)
+    files = [manifest]
+    try:
+        raws = load_raw(manifest)
+        if number is not None and 1 <= number <= len(raws):
+            row = parse_row(manifest, number, raws[number - 1])
+            files += [p for p in (row.motion, row.music) if p is not None and p.is_file()]
+    except SourceError:
+        pass  # the row is bad: the manifest's bytes alone decide its (skipped) result
+    return files

@@ -85,7 +85,9 @@ class Library:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise LibraryError(f"{self.root}: another process is writing to this library")
+                raise LibraryError(
+                    f"{self.root}: another process is writing to this library"
+                ) from None
             try:
                 yield
             finally:
@@ -100,9 +102,7 @@ class Library:
 
     def write_table(self, name: str, frame: pd.DataFrame) -> None:
         assert name in TABLES
-        _atomic_write(
-            self.root / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False)
-        )
+        _atomic_write(self.root / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
 
     def clips(self) -> pd.DataFrame:
         return self.table("clips")
@@ -111,7 +111,9 @@ class Library:
         clips = self.clips()
         hit = clips[clips["clip_id"] == clip_id] if len(clips) else clips
         if hit.empty:
-            raise LibraryError(f"{self.root}: no clip {clip_id!r} (see `dancesearch library stats`)")
+            raise LibraryError(
+                f"{self.root}: no clip {clip_id!r} (see `dancesearch library stats`)"
+            )
         return hit.iloc[0]
 
     # --- arrays -------------------------------------------------------------------------
@@ -122,7 +124,11 @@ class Library:
         return self.root / "features" / feature_key / f"{array_key(seq_id)}.npz"
 
     def save_motion(self, seq_id: str, joints: np.ndarray) -> None:
-        _atomic_write(self.motion_path(seq_id), lambda p: np.save(open(p, "wb"), joints))
+        def write(path: Path) -> None:
+            with open(path, "wb") as fh:  # a handle: np.save would append ".npy" to a name
+                np.save(fh, joints)
+
+        _atomic_write(self.motion_path(seq_id), write)
 
     def load_motion(self, seq_id: str) -> np.ndarray:
         """(T, 22, 3) float32 joints of a sequence, metres, Y up, 30 FPS."""
@@ -132,10 +138,11 @@ class Library:
         return np.load(path)
 
     def save_features(self, seq_id: str, feature_key: str, **arrays: np.ndarray) -> None:
-        _atomic_write(
-            self.features_path(seq_id, feature_key),
-            lambda p: np.savez(open(p, "wb"), **arrays),
-        )
+        def write(path: Path) -> None:
+            with open(path, "wb") as fh:
+                np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+        _atomic_write(self.features_path(seq_id, feature_key), write)
 
     def load_features(self, seq_id: str, feature_key: str) -> dict[str, np.ndarray]:
         path = self.features_path(seq_id, feature_key)

@@ -27,9 +27,13 @@ def subset(data: Path, root: Path, names=DANCES) -> Path:
 def ingested(data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ingest")
     src = subset(data, tmp / "m2d")
-    broken = tmp / "m2d" / "DANCE_W_99"  # a corrupt song among good dances
-    shutil.copytree(data / "m2d" / "DANCE_W_24", broken)
-    (broken / "audio.mp3").write_bytes(np.random.default_rng(0).bytes(50_000))
+    corrupt = tmp / "m2d" / "DANCE_W_98"  # a corrupt song among good dances
+    shutil.copytree(data / "m2d" / "DANCE_W_24", corrupt)
+    (corrupt / "audio.mp3").write_bytes(np.random.default_rng(0).bytes(50_000))
+    short = tmp / "m2d" / "DANCE_W_99"  # a song cut short: 30 % of 90 s < 5.4 s + 38.8 s
+    shutil.copytree(data / "m2d" / "DANCE_W_24", short)
+    song = (short / "audio.mp3").read_bytes()
+    (short / "audio.mp3").write_bytes(song[: len(song) * 3 // 10])
     summary = ingest(str(src), fmt="m2d", library=str(tmp / "lib"), progress=False)
     return src, tmp / "lib", summary
 
@@ -45,25 +49,29 @@ def test_library_holds_clips_with_aligned_music_and_motion(ingested):
     config = IngestConfig()
     for _, clip in clips.iterrows():
         feats = lib.load_features(clip["seq_id"], config.feature_key())
-        assert feats["music"].shape[0] == feats["motion"].shape[0] == lib.load_motion(clip["seq_id"]).shape[0]
+        n_frames = lib.load_motion(clip["seq_id"]).shape[0]
+        assert feats["music"].shape[0] == feats["motion"].shape[0] == n_frames
         assert 60 < clip["bpm"] < 260
     first = clips[clips["clip_id"] == "m2d/DANCE_W_24@000360"].iloc[0]
     assert first["music_start_s"] == pytest.approx(134 / 25 + 12.0)  # config offset + 12 s
 
 
-def test_a_bad_item_is_skipped_with_its_reason_and_the_rest_survive(ingested):
+def test_bad_items_are_skipped_with_their_reasons_and_the_rest_survive(ingested):
     _, lib_root, summary = ingested
-    (item, reason), = summary.skipped
-    assert item.endswith("DANCE_W_99") and "audio.mp3" in reason
+    reasons = dict(summary.skipped)
+    assert sorted(Path(item).name for item in reasons) == ["DANCE_W_98", "DANCE_W_99"]
+    corrupt, short = (reasons[i] for i in sorted(reasons))
+    assert "DANCE_W_98/audio.mp3: cannot decode audio" in corrupt
+    assert "DANCE_W_99/audio.mp3: music is" in short and "motion needs 5.4-44.1 s" in short
     items = Library(lib_root).table("items")
-    assert set(items["status"]) == {"ok", "skipped"}
+    assert sorted(items["status"]) == ["ok", "ok", "skipped", "skipped"]
 
 
 def test_rerun_is_idempotent_and_recomputes_only_what_changed(ingested, tmp_path):
     src, lib_root, _ = ingested
     before = Library(lib_root).clips().sort_values("clip_id").reset_index(drop=True)
     again = ingest(str(src), fmt="m2d", library=str(lib_root), progress=False)
-    assert again.unchanged == 2 and again.clips == 0  # only the still-broken item is retried
+    assert again.unchanged == 2 and again.clips == 0  # only the still-broken items are retried
     after = Library(lib_root).clips().sort_values("clip_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(before, after)
 
@@ -77,3 +85,18 @@ def test_other_windows_give_a_new_clip_set_not_a_mixed_one(ingested):
     starts = sorted(lib.clips().query("seq_id == 'm2d/DANCE_W_24'")["start_frame"])
     assert starts == [0, 180, 360, 540, 720, 900]  # 38.8 s with 6-s stride; 2.8 s tail dropped
     assert len(json.loads(lib.clips().iloc[0]["labels"])) > 0
+
+
+def test_a_changed_item_is_recomputed_alone(data, tmp_path):
+    src = subset(data, tmp_path / "m2d", names=("DANCE_W_24",))
+    shutil.copytree(data / "m2d" / "DANCE_C_8", src / "DANCE_C_8")
+    lib = tmp_path / "lib"
+    ingest(str(src), fmt="m2d", library=str(lib), progress=False)
+    config = json.loads((src / "DANCE_C_8" / "config.json").read_text())
+    config["start_position"] += 25  # the song now starts one second later
+    (src / "DANCE_C_8" / "config.json").write_text(json.dumps(config))
+    summary = ingest(str(src), fmt="m2d", library=str(lib), progress=False)
+    assert summary.unchanged == 1 and summary.sequences == 1
+    clip = Library(lib).clip("m2d/DANCE_C_8@000000")
+    assert clip["music_start_s"] == pytest.approx(config["start_position"] / 25)
+    assert len(Library(lib).clips()) == 9

@@ -11,6 +11,7 @@ Every reader module exposes:
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
@@ -43,4 +44,15 @@ def detect(root: Path, generic: bool = True) -> str:
             return fmt
     if root.is_dir() and not any(root.iterdir()):
         raise SourceError(root, "folder is empty")
-    raise SourceError(root, f"unknown format: none of {', '.join(FORMATS)} recognises it")
+    raise SourceError(
+        root, f"unknown format: none of {', '.join(FORMATS)} recognises it ({_contents(root)})"
+    )
+
+
+def _contents(root: Path) -> str:
+    """What a folder holds, by extension, so the user sees why nothing matched."""
+    if root.is_file():
+        return f"a {root.suffix or 'extension-less'} file"
+    counts = Counter(p.suffix.lower() or "no extension" for p in root.rglob("*") if p.is_file())
+    found = ", ".join(f"{n} {ext}" for ext, n in counts.most_common(5))
+    return f"found {found}" if found else "no files"

@@ -1,0 +1,1 @@
+"""Annotation: taxonomy, measured descriptors, tagger, captions, splits (the TD-Data pipeline)."""

@@ -96,6 +96,62 @@ def ingest(
     click.echo(f"library: {library}  (see `dancesearch library stats --library {library}`)")
 
 
+@main.command()
+@library_option
+@click.option(
+    "--expert",
+    "experts",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV or JSON of expert tags per clip or sequence (repeatable); they override auto tags.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of captions and split.")
+@click.option(
+    "--choreography",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="m2d_choreonet folder (default: found beside the m2d data).",
+)
+@click.option("--rewriter", help="module:function of an LLM caption rewriter (off by default).")
+@click.option("--verbose", is_flag=True, help="Show Prefect's task logs.")
+def annotate(
+    library: Path,
+    experts: tuple[Path, ...],
+    seed: int,
+    choreography: Path | None,
+    rewriter: str | None,
+    verbose: bool,
+) -> None:
+    """Tag every clip with the taxonomy, write captions and split the library."""
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from dancesearch.annotate import expert
+    from dancesearch.annotate.pipeline import AnnotateConfig, tag_frequencies
+    from dancesearch.annotate.splits import split_table
+    from dancesearch.annotate.taxonomy import load_taxonomy
+    from dancesearch.flows.annotate import annotate as annotate_flow
+    from dancesearch.storage.library import Library
+
+    lib = Library(library)
+    for f in experts:  # fail on a bad expert file before Prefect starts
+        expert.load_expert(f, load_taxonomy())
+    config = AnnotateConfig(
+        seed=seed, expert_files=experts, choreography=choreography, rewriter=rewriter
+    )
+    report = annotate_flow(str(lib.root), config)
+    click.echo(
+        f"annotated {report.clips} clips: {report.tags} tags, {report.captions} captions, "
+        f"{report.expert_changes} expert changes in {report.seconds:.1f} s"
+    )
+    freq = tag_frequencies(lib)
+    if len(freq):
+        click.echo("\n## tag frequencies")
+        click.echo(freq.round(3).to_string(index=False))
+    click.echo("\n## split (clips by split and genre)")
+    click.echo(split_table(lib.clips(), lib.table("splits")).to_string())
+    for line in report.split_problems + report.warnings:
+        click.echo(f"  note: {line}")
+
+
 @main.group()
 def library() -> None:
     """Inspect the clip library."""
@@ -109,7 +165,16 @@ def stats(library: Path, as_json: bool) -> None:
     from dancesearch.storage.library import Library
     from dancesearch.storage.stats import library_stats
 
-    tables = library_stats(Library(library))
+    lib = Library(library)
+    tables = library_stats(lib)
+    if lib.read_json("annotation"):
+        from dancesearch.annotate.pipeline import annotations_current, tag_frequencies
+
+        tables["tag"] = tag_frequencies(lib).round(3)
+        if not annotations_current(lib):
+            click.echo(
+                "note: annotations predate the last ingest; re-run `dancesearch annotate`", err=True
+            )
     if as_json:
         click.echo(
             json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()}, indent=2)
@@ -118,6 +183,19 @@ def stats(library: Path, as_json: bool) -> None:
     for name, frame in tables.items():
         click.echo(f"\n## by {name}")
         click.echo(frame.to_string(index=False))
+
+
+@library.command()
+@click.argument("clip_id")
+@library_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(clip_id: str, library: Path, as_json: bool) -> None:
+    """Everything about one clip: tags with evidence, captions, provenance, split."""
+    from dancesearch.cli.show import clip_details, format_details
+    from dancesearch.storage.library import Library
+
+    details = clip_details(Library(library), clip_id)
+    click.echo(json.dumps(details, indent=2, default=str) if as_json else format_details(details))
 
 
 @main.command()

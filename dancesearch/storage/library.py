@@ -5,6 +5,8 @@ Layout of a library folder:
     items.parquet                one row per ingested input item: hash, status, reason
     sequences.parquet            one row per sequence: labels, provenance, music sync
     clips.parquet                one row per clip (the catalogue)
+    annotations/*.parquet        descriptors, tags, captions, splits, choreography units
+    annotations/annotation.json  taxonomy version, seed, tagger calibration of the last run
     motion/<key>.npy             (T, 22, 3) float32 joints at 30 FPS, metres, Y up
     features/<config key>/<key>.npz   motion (T, D) and, with music, music (T, 35), beats (s)
 Every file is written to a temporary name and renamed, so an interrupted run never leaves a
@@ -30,7 +32,8 @@ import pandas as pd
 from dancesearch.errors import LibraryError
 
 VERSION = 1
-TABLES = ("items", "sequences", "clips")
+TABLES = ("items", "sequences", "clips")  # ingest
+ANNOTATIONS = ("descriptors", "tags", "captions", "splits", "choreography")  # annotate
 
 
 def array_key(seq_id: str) -> str:
@@ -94,15 +97,29 @@ class Library:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     # --- tables -------------------------------------------------------------------------
+    def _table_path(self, name: str) -> Path:
+        if name in TABLES:
+            return self.root / f"{name}.parquet"
+        if name in ANNOTATIONS:
+            return self.root / "annotations" / f"{name}.parquet"
+        raise ValueError(f"unknown library table {name!r}")
+
     def table(self, name: str) -> pd.DataFrame:
-        path = self.root / f"{name}.parquet"
+        path = self._table_path(name)
         if not path.exists():
             return pd.DataFrame()
         return pd.read_parquet(path)
 
     def write_table(self, name: str, frame: pd.DataFrame) -> None:
-        assert name in TABLES
-        _atomic_write(self.root / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
+        _atomic_write(self._table_path(name), lambda p: frame.to_parquet(p, index=False))
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        path = self.root / "annotations" / f"{name}.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def write_json(self, name: str, data: dict[str, Any]) -> None:
+        text = json.dumps(data, indent=2, default=str)
+        _atomic_write(self.root / "annotations" / f"{name}.json", lambda p: p.write_text(text))
 
     def clips(self) -> pd.DataFrame:
         return self.table("clips")

@@ -1,0 +1,268 @@
+"""Annotate a library: descriptors -> tags (auto, labels, experts) -> captions -> split.
+
+Plain functions the `annotate` flow wires together; `annotate_library` runs them all. Results
+are stored beside the clips (see `storage.library`), stamped with the taxonomy version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dancesearch.annotate import captions as cap
+from dancesearch.annotate import choreo, expert, splits, tagger
+from dancesearch.annotate.descriptors import library_descriptors
+from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
+from dancesearch.ingest import IngestConfig
+from dancesearch.storage.library import Library
+
+
+@dataclass
+class AnnotateConfig:
+    """Everything that decides an annotation run."""
+
+    seed: int = 0  # captions and split
+    captions_per_clip: int = 6
+    expert_files: tuple[Path, ...] = ()
+    choreography: Path | None = None  # m2d_choreonet folder; found beside m2d when None
+    rewriter: str | None = None  # "module:function" of an LLM caption rewriter; off by default
+    taxonomy_path: Path | None = None
+
+
+@dataclass
+class AnnotateReport:
+    clips: int = 0
+    tags: int = 0
+    captions: int = 0
+    expert_changes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    rejected_rewrites: int = 0
+    split_problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def subject_of(labels: dict[str, str]) -> str:
+    """The noun captions use for what a clip shows."""
+    category = labels.get("category", "dance")
+    if category == "dance":
+        return "dance"
+    if category == "karate":
+        return "karate sequence"
+    content = labels.get("content", "")
+    return {"walk": "walk", "run": "run", "dash": "sprint"}.get(content.split("-")[0], "movement")
+
+
+def label_captions(labels: dict[str, str]) -> list[cap.Caption]:
+    """Captions from a source's own human labels (Bandai content x style)."""
+    content, style = labels.get("content"), labels.get("style")
+    if not content:
+        return []
+    what = content.replace("-", " ")
+    text = f"a {what}" if style in (None, "normal") else f"a {what} in a {style} style"
+    return [cap.Caption(text.replace("a a", "an a"), "label", "human", ())]
+
+
+def tag_clips(
+    clips: pd.DataFrame,
+    descriptors: pd.DataFrame,
+    taxonomy: Taxonomy,
+) -> tuple[dict[str, Tagset], dict[str, Any]]:
+    """Automatic tags from descriptors plus genre labels; returns tagsets and calibration."""
+    calibration = tagger.fit_calibration(descriptors, taxonomy)
+    rows = {str(r["clip_id"]): r for r in _records(descriptors)}
+    tagsets: dict[str, Tagset] = {}
+    for clip in _records(clips):
+        clip_id = clip["clip_id"]
+        ts = tagger.auto_tags(clip_id, rows.get(clip_id, {}), calibration, taxonomy)
+        genre = clip["genre"] if isinstance(clip["genre"], str) else None
+        ts.tags.update(tagger.label_tags(clip_id, genre, taxonomy).tags)
+        tagsets[clip_id] = ts
+    return tagsets, calibration.to_dict()
+
+
+def caption_clips(
+    clips: pd.DataFrame,
+    tagsets: dict[str, Tagset],
+    taxonomy: Taxonomy,
+    config: AnnotateConfig,
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """Template captions (validated), human descriptions, label captions, optional rewrites."""
+    rewriter = cap.load_rewriter(config.rewriter)
+    rows: list[dict[str, Any]] = []
+    rejected = 0
+    warnings: list[str] = []
+    genres = tuple(str(g) for g in clips["genre"].dropna().unique())
+    for clip in _records(clips):
+        labels = json.loads(clip["labels"])
+        tagset = tagsets[clip["clip_id"]]
+        written = cap.write_captions(
+            tagset, taxonomy, config.seed, subject=subject_of(labels), n=config.captions_per_clip
+        )
+        if rewriter is not None:
+            written, bad = cap.rewrite_captions(tagset, taxonomy, written, rewriter, genres)
+            rejected += len(bad)
+            warnings += [f"{clip['clip_id']}: rewrite rejected: {b}" for b in bad[:1]]
+        human = cap.human_captions(json.loads(clip["descriptions"]))
+        for c in written + human + label_captions(labels):
+            rows.append(
+                {
+                    "clip_id": clip["clip_id"],
+                    "caption": c.text,
+                    "type": c.type,
+                    "source": c.source,
+                    "tags": json.dumps(list(c.tags)),
+                }
+            )
+    return pd.DataFrame(rows), rejected, warnings
+
+
+def tags_table(tagsets: dict[str, Tagset], taxonomy: Taxonomy) -> pd.DataFrame:
+    rows = []
+    for clip_id, ts in tagsets.items():
+        for t in ts.tags.values():
+            numeric = isinstance(t.evidence, int | float)
+            rows.append(
+                {
+                    "clip_id": clip_id,
+                    "tag": t.tag,
+                    "facet": t.tag.split(".")[0],
+                    "source": t.source,
+                    "evidence": float(t.evidence) if numeric else None,  # type: ignore[arg-type]
+                    "label": None if numeric or t.evidence is None else str(t.evidence),
+                    "annotator": t.annotator,
+                }
+            )
+    columns = ["clip_id", "tag", "facet", "source", "evidence", "label", "annotator"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def choreography_table(library: Library, clips: pd.DataFrame, root: Path | None) -> pd.DataFrame:
+    """The choreographic action units under each m2d clip, where annotations exist."""
+    seqs = library.table("sequences")
+    m2d = seqs[seqs["source"] == "m2d"] if len(seqs) else seqs
+    columns = ["clip_id", "unit", "start_s", "end_s", "beats"]
+    if m2d.empty:
+        return pd.DataFrame(columns=columns)
+    root = root or choreo.find_choreography([Path(p) for p in m2d["path"]])
+    if root is None:
+        return pd.DataFrame(columns=columns)
+    dances = choreo.load_choreography(root)
+    rows = []
+    for clip in _records(clips[clips["source"] == "m2d"]):
+        dance = dances.get(str(clip["seq_id"]).split("/", 1)[1])
+        if dance is None or pd.isna(clip["music_start_s"]):
+            continue
+        start, duration = float(clip["music_start_s"]), float(clip["duration_s"])
+        for u in choreo.units_for_clip(dance, start, duration):
+            rows.append(
+                {"clip_id": clip["clip_id"], "unit": u.name, "start_s": u.start_s,
+                 "end_s": u.end_s, "beats": u.beats}
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def catalogue_fingerprint(clips: pd.DataFrame) -> str:
+    """Identifies a clip set, so stale annotations (from before a re-ingest) are noticed."""
+    text = "\n".join(sorted(clips["clip_id"])) if len(clips) else ""
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def annotations_current(library: Library) -> bool:
+    meta = library.read_json("annotation")
+    return bool(meta) and meta.get("catalogue") == catalogue_fingerprint(library.clips())
+
+
+def annotate_library(
+    library: Library,
+    config: AnnotateConfig | None = None,
+    descriptors: pd.DataFrame | None = None,
+) -> AnnotateReport:
+    """Annotate every clip of a library and store tags, captions, units and the split.
+
+    descriptors: the clips' measured descriptors when already computed (the flow computes
+    them in parallel batches); computed here otherwise.
+    """
+    started = time.perf_counter()
+    config = config or AnnotateConfig()
+    taxonomy = load_taxonomy(config.taxonomy_path) if config.taxonomy_path else load_taxonomy()
+    clips = library.clips()
+    report = AnnotateReport(clips=len(clips))
+    if clips.empty:
+        report.warnings.append(f"{library.root}: no clips to annotate; run ingest first")
+        return report
+    # load expert files first: a bad file fails before any work is done
+    expert_rows = [row for f in config.expert_files for row in expert.load_expert(f, taxonomy)]
+    if descriptors is None:
+        descriptors = library_descriptors(library, clips, IngestConfig().feature_key())
+    tagsets, calibration = tag_clips(clips, descriptors, taxonomy)
+    if expert_rows:
+        clip_seq = dict(zip(clips["clip_id"], clips["seq_id"], strict=True))
+        report.expert_changes, warnings = expert.apply_expert(
+            tagsets, expert_rows, clip_seq, taxonomy
+        )
+        report.warnings += warnings
+    captions, report.rejected_rewrites, warnings = caption_clips(clips, tagsets, taxonomy, config)
+    report.warnings += warnings
+    sequences = library.table("sequences")
+    split = splits.make_splits(sequences, seed=config.seed)
+    report.split_problems = splits.check_splits(sequences, split)
+    tags = tags_table(tagsets, taxonomy)
+    units = choreography_table(library, clips, config.choreography)
+    with library.lock():
+        library.write_table("descriptors", descriptors)
+        library.write_table("tags", tags)
+        library.write_table("captions", captions)
+        library.write_table("splits", split)
+        library.write_table("choreography", units)
+        library.write_json(
+            "annotation",
+            {
+                "taxonomy_version": taxonomy.version,
+                "catalogue": catalogue_fingerprint(clips),
+                "seed": config.seed,
+                "calibration": calibration,
+                "expert_files": [str(f) for f in config.expert_files],
+                "rewriter": config.rewriter,
+                "annotated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            },
+        )
+    report.tags, report.captions = len(tags), len(captions)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def tag_frequencies(library: Library) -> pd.DataFrame:
+    """Per tag: clips carrying it, share of the clips it can apply to, and by source."""
+    tags, clips = library.table("tags"), library.clips()
+    if tags.empty:
+        return pd.DataFrame()
+    music_clips = int(clips["has_music"].sum())
+    taxonomy = load_taxonomy()
+    rows = []
+    for tag, group in tags.groupby("tag"):
+        facet = taxonomy.facet(str(tag).split(".")[0])
+        needs_music = facet.domain in ("music", "both") and facet.id != "genre"
+        eligible = music_clips if needs_music else len(clips)
+        by_source = Counter(group["source"])
+        rows.append(
+            {
+                "tag": tag,
+                "clips": len(group),
+                "share_all": len(group) / len(clips),
+                "share_eligible": len(group) / max(eligible, 1),
+                "of": "music clips" if needs_music else "all clips",
+                **{f"by_{s}": by_source.get(s, 0) for s in ("auto", "human", "expert")},
+            }
+        )
+    return pd.DataFrame(rows).sort_values("tag").reset_index(drop=True)

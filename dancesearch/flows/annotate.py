@@ -1,0 +1,41 @@
+"""The `annotate` flow: descriptors in parallel batches (one per source), then tagging,
+captions and the split in one task that writes the annotations."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from dancesearch.annotate.descriptors import library_descriptors
+from dancesearch.annotate.pipeline import AnnotateConfig, AnnotateReport, annotate_library
+from dancesearch.ingest import IngestConfig
+from dancesearch.storage.library import Library
+
+
+@task(name="descriptors", retries=1, task_run_name="descriptors {source}", cache_policy=NO_CACHE)
+def descriptors_batch(library_root: str, source: str) -> pd.DataFrame:
+    library = Library(library_root)
+    clips = library.clips()
+    return library_descriptors(
+        library, clips[clips["source"] == source], IngestConfig().feature_key()
+    )
+
+
+@task(name="tag-caption-split", cache_policy=NO_CACHE)
+def finish(library_root: str, descriptors: pd.DataFrame, config: AnnotateConfig) -> AnnotateReport:
+    return annotate_library(Library(library_root), config, descriptors)
+
+
+@flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
+def annotate(library: str = "library", config: AnnotateConfig | None = None) -> AnnotateReport:
+    """Tag, caption and split every clip of the library at `library`."""
+    lib = Library(library)
+    config = config or AnnotateConfig()
+    clips = lib.clips()
+    sources = sorted(clips["source"].unique()) if len(clips) else []
+    batches = [descriptors_batch.submit(str(lib.root), s) for s in sources]
+    frames = [b.result() for b in batches]
+    descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return finish(str(lib.root), descriptors, config)

@@ -217,7 +217,7 @@ def _lexicon(tagset: Tagset, taxonomy: Taxonomy, genres: Iterable[str] = ()) -> 
     extra = [taxonomy.genre_tag(g) for g in genres]
     phrases: dict[str, set[str]] = {}
     for tag in [*taxonomy.tags.values(), *_clip_tags(tagset, taxonomy), *extra]:
-        for word in tag.words:
+        for word in tag.claims:
             phrases.setdefault(" ".join(word.lower().split()), set()).add(tag.id)
     # Longest first, so "moderate-intensity" is one claim (intensity) rather than "moderate"
     # (tempo), and "quick feet" is footwork, not a fast tempo; a match consumes its span.

@@ -24,9 +24,15 @@ TagSource = Literal["auto", "expert", "human"]
 class Tag:
     id: str  # "<facet>.<name>", e.g. "legs.jump"
     facet: str
-    words: tuple[str, ...]  # phrases a caption may use for this tag
+    words: tuple[str, ...]  # phrases the caption writer uses for this tag
     definition: str
     rule: dict[str, Any] | None  # None: only labels or experts set it
+    also: tuple[str, ...] = ()  # further forms that claim the tag (singulars, synonyms)
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """Every phrase whose presence in a caption claims this tag."""
+        return self.words + self.also
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,14 @@ def _parse(data: dict[str, Any], path: Path) -> Taxonomy:
         facets = []
         for f in data["facet"]:
             tags = tuple(
-                Tag(t["id"], f["id"], tuple(t["words"]), t["definition"], t.get("rule"))
+                Tag(
+                    t["id"],
+                    f["id"],
+                    tuple(t["words"]),
+                    t["definition"],
+                    t.get("rule"),
+                    tuple(t.get("also", ())),
+                )
                 for t in f["tags"]
             )
             for t in tags:

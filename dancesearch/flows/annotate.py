@@ -3,6 +3,8 @@ captions and the split in one task that writes the annotations."""
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -31,6 +33,7 @@ def finish(library_root: str, descriptors: pd.DataFrame, config: AnnotateConfig)
 @flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def annotate(library: str = "library", config: AnnotateConfig | None = None) -> AnnotateReport:
     """Tag, caption and split every clip of the library at `library`."""
+    started = time.perf_counter()
     lib = Library(library)
     config = config or AnnotateConfig()
     clips = lib.clips()
@@ -38,4 +41,6 @@ def annotate(library: str = "library", config: AnnotateConfig | None = None) -> 
     batches = [descriptors_batch.submit(str(lib.root), s) for s in sources]
     frames = [b.result() for b in batches]
     descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return finish(str(lib.root), descriptors, config)
+    report = finish(str(lib.root), descriptors, config)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -103,9 +103,8 @@ def main() -> None:
         "",
     ]
     (args.out / "annotate.md").write_text("\n".join(md))
-    print(
-        f"median {result['median_wall_s']:.1f} s; flagged tags: {result['tags_outside_2_to_80_percent']}"
-    )
+    flags = result["tags_outside_2_to_80_percent"]
+    print(f"median {result['median_wall_s']:.1f} s; tags outside 2-80 %: {flags}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from dancesearch.errors import DancesearchError
+from dancesearch.errors import ConfigError, DancesearchError
 
 FORMAT_CHOICES = ["auto", "m2d", "bvh", "bandai", "g1", "aistpp", "finedance", "manifest"]
 DEFAULT_LIBRARY = os.environ.get("DANCESEARCH_LIBRARY", "library")
@@ -150,6 +150,32 @@ def annotate(
     click.echo(split_table(lib.clips(), lib.table("splits")).to_string())
     for line in report.split_problems + report.warnings:
         click.echo(f"  note: {line}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@library_option
+@click.option("--cron", default="0 3 * * *", show_default=True, help="When to refresh (UTC).")
+def schedule(paths: tuple[Path, ...], library: Path, cron: str) -> None:
+    """Serve a scheduled Prefect deployment that re-ingests PATHS and re-annotates the library.
+
+    Runs until interrupted. With PREFECT_API_URL set, the deployment and its runs show up in
+    that Prefect server's UI.
+    """
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=cron)
+    except ValueError:
+        raise ConfigError(f"--cron: {cron!r} is not a valid cron expression") from None
+    from dancesearch.ingest import plan
+
+    for path in paths:
+        plan(path, "auto")  # fail now on a bad path, not at 3 a.m.
+    from dancesearch.flows.refresh import serve_refresh
+
+    click.echo(f"serving 'refresh/nightly' on {cron!r} for {', '.join(map(str, paths))}")
+    serve_refresh([str(p.resolve()) for p in paths], str(library.resolve()), cron)
 
 
 @main.group()

@@ -193,6 +193,9 @@ def stats(library: Path, as_json: bool) -> None:
 
     lib = Library(library)
     tables = library_stats(lib)
+    if not tables and not as_json:
+        click.echo(f"{library}: no clips yet; run `dancesearch ingest PATH --library {library}`")
+        return
     if lib.read_json("annotation"):
         from dancesearch.annotate.pipeline import annotations_current, tag_frequencies
 

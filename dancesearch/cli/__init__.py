@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+import dancesearch.flows  # noqa: F401  (sets Prefect's environment defaults before any import)
 from dancesearch.errors import ConfigError, DancesearchError
 
 FORMAT_CHOICES = ["auto", "m2d", "bvh", "bandai", "g1", "aistpp", "finedance", "manifest"]

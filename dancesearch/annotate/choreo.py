@@ -94,6 +94,9 @@ def load_choreography(root: Path) -> dict[str, Dance]:
     return dances
 
 
+MIN_OVERLAP_S = 0.1  # a unit touching the clip for a few frames (rounding) does not cover it
+
+
 def units_for_clip(dance: Dance, music_start_s: float, duration_s: float) -> list[Unit]:
     """Every unit overlapping the song window [music_start_s, music_start_s + duration_s).
 
@@ -108,7 +111,7 @@ def units_for_clip(dance: Dance, music_start_s: float, duration_s: float) -> lis
             beats,
         )
         for name, start, stop, beats in dance.spans()
-        if stop > music_start_s and start < end_s
+        if min(stop, end_s) - max(start, music_start_s) >= MIN_OVERLAP_S
     ]
 
 

@@ -5,6 +5,7 @@ from itertools import pairwise
 import pytest
 
 from dancesearch.annotate.choreo import (
+    Dance,
     find_choreography,
     load_choreography,
     units_for_clip,
@@ -68,3 +69,10 @@ def test_broken_files_name_the_file(data, tmp_path):
     shutil.rmtree(folder)
     with pytest.raises(SourceError, match="no choreography"):
         load_choreography(tmp_path)
+
+
+def test_a_unit_grazing_the_clip_edge_does_not_count():
+    # two 1-s units (25 song frames per beat at 25 FPS); the clip starts 0.04 s before unit 2
+    dance = Dance("DANCE_X_1", 0, 50, ("A-1-1", "A-2-1"), (1.0, 1.0))
+    units = units_for_clip(dance, music_start_s=0.96, duration_s=1.0)
+    assert [u.name for u in units] == ["A-2-1"]

@@ -13,8 +13,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from dancesearch.errors import ConfigError
 from dancesearch.features.motion import broken_reason, is_static
 from dancesearch.skeleton import FPS, Sequence
@@ -136,8 +134,3 @@ def segment(seq: Sequence, config: ClipConfig) -> tuple[list[Clip], Counter[str]
             )
         )
     return clips, dropped
-
-
-def frames_of(clip_start: int, clip_len: int, array: np.ndarray) -> np.ndarray:
-    """The rows of a per-frame array (T, ...) that belong to a clip."""
-    return array[clip_start : clip_start + clip_len]

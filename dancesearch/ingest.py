@@ -197,10 +197,15 @@ def process_sequence(
     return rows, dropped, seq_extra
 
 
-def process_item(item: Path, fmt: str, library_root: Path, config: IngestConfig) -> ItemResult:
-    """Read one item and store its sequences; any user-fixable problem skips it, with reason."""
+def process_item(
+    item: Path, fmt: str, library_root: Path, config: IngestConfig, item_hash: str
+) -> ItemResult:
+    """Read one item and store its sequences; any user-fixable problem skips it, with reason.
+
+    item_hash: the item's `input_hash`, computed once by the caller when it planned the run.
+    """
     library = Library(library_root)
-    result = ItemResult(item=str(item), fmt=fmt, input_hash=input_hash(item, fmt), status="ok")
+    result = ItemResult(item=str(item), fmt=fmt, input_hash=item_hash, status="ok")
     try:
         sequences = reader(fmt).read(item)
         if not sequences:

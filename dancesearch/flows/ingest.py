@@ -46,7 +46,7 @@ def _cache_key(_: Any, params: dict[str, Any]) -> str:
 def ingest_item(
     item: str, fmt: str, library_root: str, config: IngestConfig, item_hash: str, library_uid: str
 ) -> ItemResult:
-    return process_item(Path(item), fmt, Path(library_root), config)
+    return process_item(Path(item), fmt, Path(library_root), config, item_hash)
 
 
 @flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]

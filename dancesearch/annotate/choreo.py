@@ -6,12 +6,12 @@ window, in clip-relative seconds.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dancesearch.errors import SourceError
+from dancesearch.sources import load_json
 
 SONG_FPS = 25.0  # start_pos / end_pos are song frames at 25 FPS (m2d config.json)
 FOLDER = "m2d_choreonet"
@@ -80,10 +80,7 @@ def load_choreography(root: Path) -> dict[str, Dance]:
         raise SourceError(root, "no choreography/*.json files (m2d_choreonet layout)")
     dances: dict[str, Dance] = {}
     for path in files:
-        try:
-            entries = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SourceError(path, f"not valid JSON: {e}") from None
+        entries = load_json(path)
         if not isinstance(entries, list):
             raise SourceError(path, "expected a list of dances")
         for entry in entries:

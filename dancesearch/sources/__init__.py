@@ -11,15 +11,29 @@ Every reader module exposes:
 from __future__ import annotations
 
 import importlib
+import json
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from dancesearch.errors import ConfigError, SourceError
 
 FORMATS: tuple[str, ...] = ("m2d", "bvh", "bandai", "g1", "aistpp", "finedance", "manifest")
 # auto-detection order: the specific layouts first, generic BVH last
 _DETECT_ORDER = ("manifest", "m2d", "finedance", "aistpp", "g1", "bandai", "bvh")
+
+
+def load_json(path: Path) -> Any:
+    """A JSON file's content; SourceError naming the file when missing, unreadable or invalid."""
+    if not path.exists():
+        raise SourceError(path, "missing file")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise SourceError(path, f"cannot read: {e}") from None
+    except json.JSONDecodeError as e:
+        raise SourceError(path, f"not valid JSON (truncated?): {e}") from None
 
 
 def reader(fmt: str) -> ModuleType:

@@ -6,7 +6,6 @@ the official splits (`splits.json`, see data/finedance) sit in the root or its p
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from dancesearch.errors import SourceError
 from dancesearch.skeleton import Quality, Sequence, to_common
+from dancesearch.sources import load_json
 from dancesearch.sources.smpl import (
     check_array,
     forward_kinematics,
@@ -64,10 +64,7 @@ def load_splits(root: Path) -> dict[str, Any] | None:
     for folder in (root, root.parent):
         path = folder / SPLITS_FILE
         if path.is_file():
-            try:
-                splits = json.loads(path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise SourceError(path, f"not valid JSON: {e}") from None
+            splits = load_json(path)
             if not isinstance(splits, dict):
                 raise SourceError(path, "expected an object with cross_genre / cross_dancer")
             return splits
@@ -101,10 +98,7 @@ def _labels_json(path: Path) -> dict[str, str]:
     """song / style / genre from label_json/NNN.json; empty when the file is absent."""
     if not path.is_file():
         return {}
-    try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SourceError(path, f"not valid JSON: {e}") from None
+    raw = load_json(path)
     if not isinstance(raw, dict):
         raise SourceError(path, "expected an object with name / style1 / style2")
     lower = {str(k).lower(): str(v).strip() for k, v in raw.items() if v not in (None, "")}

@@ -6,15 +6,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from dancesearch.errors import SourceError
 from dancesearch.skeleton import Quality, Sequence, to_common
+from dancesearch.sources import load_json
 
 NAME = re.compile(r"^DANCE_([A-Z])_(\d+)$")
 GENRES = {"C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz"}
@@ -91,23 +90,14 @@ def discover(root: Path) -> list[Path]:
     return items
 
 
-def _load_json(path: Path) -> Any:
-    if not path.exists():
-        raise SourceError(path, "missing file")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SourceError(path, f"not valid JSON (truncated?): {e}") from None
-
-
 def read(item: Path) -> list[Sequence]:
     """One Sequence for a DANCE_<G>_<N> folder, synchronised with its song."""
     m = NAME.match(item.name)
     if not m:
         raise SourceError(item, "folder name is not DANCE_<G>_<N>")
     skel_path = item / "skeletons.json"
-    data = _load_json(skel_path)
-    config = _load_json(item / "config.json")
+    data = load_json(skel_path)
+    config = load_json(item / "config.json")
     try:
         points = np.asarray(data["skeletons"], dtype=np.float32)
         center = np.asarray(data["center"], dtype=np.float32)

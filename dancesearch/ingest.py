@@ -113,14 +113,17 @@ def plan(path: Path, fmt: str = "auto") -> tuple[list[tuple[Path, str]], list[tu
 
 
 def item_files(item: Path, fmt: str) -> list[Path]:
-    """The files whose content decides an item's result, with the sidecars readers consult."""
+    """The files whose content decides an item's result.
+
+    A reader that consults files beside the item (songs, label tables, splits) lists them
+    with its own `item_files`; otherwise the item is a file or a folder of files.
+    """
     own = getattr(reader(fmt), "item_files", None)
     if own is not None:
         return list(own(item))
     if item.is_dir():
         return sorted(p for p in item.rglob("*") if p.is_file())
-    siblings = [item.parent / n for n in ("descriptions.csv", "labels.csv", "splits.json")]
-    return [item] + [s for s in siblings if s.exists()]
+    return [item]
 
 
 def input_hash(item: Path, fmt: str) -> str:

@@ -6,6 +6,9 @@ Every reader module exposes:
     read(item: Path) -> list[Sequence]   the sequences of one item, already on the common body
                                          (`skeleton.to_common`); raises SourceError on bad input
     looks_like(root: Path) -> bool       cheap check used by --format auto
+and, when `read` consults files beside the item (songs, label tables, splits), also
+    item_files(item: Path) -> list[Path] every file the item's result depends on, so that
+                                         ingest notices a change to any of them
 """
 
 from __future__ import annotations

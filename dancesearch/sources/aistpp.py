@@ -19,6 +19,7 @@ from dancesearch.sources.smpl import (
     check_array,
     forward_kinematics,
     load_rest_joints,
+    rest_joints_files,
 )
 
 # gBR_sBM_cAll_d04_mBR0_ch01: genre, situation, camera, dancer, music, choreography
@@ -87,6 +88,15 @@ def music_file(item: Path, music_id: str) -> Path:
         item,
         f"music file {music_id}.wav is missing: put the AIST Dance DB wavs in {base / 'wavs'}",
     )
+
+
+def item_files(item: Path) -> list[Path]:
+    """The files a motion's result depends on: it, its song, the rest joints."""
+    m = NAME.match(item.stem)
+    base = item.parent.parent
+    songs = [base / d / f"{m['music']}.wav" for d in MUSIC_DIRS] if m else []
+    rest = rest_joints_files([item.parent, base, base.parent])
+    return [item] + [p for p in songs if p.is_file()] + rest
 
 
 def _load(item: Path) -> dict[str, np.ndarray]:

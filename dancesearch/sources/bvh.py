@@ -473,6 +473,12 @@ def looks_like(root: Path) -> bool:
     return root.is_dir() and any(p.suffix.lower() == ".bvh" for p in root.rglob("*"))
 
 
+def item_files(item: Path) -> list[Path]:
+    """The BVH file and, for a CMU trial, the descriptions.csv its text and genre come from."""
+    descriptions = item.parent / cmu.DESCRIPTIONS_CSV
+    return [item, descriptions] if cmu.is_cmu(item) else [item]
+
+
 def read(item: Path) -> list[Sequence]:
     """One BVH file as one Sequence on the common body; CMU trials get CMU's metadata."""
     joints, fps, quality, rig = load(item)

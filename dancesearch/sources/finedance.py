@@ -19,6 +19,7 @@ from dancesearch.sources.smpl import (
     check_array,
     forward_kinematics,
     load_rest_joints,
+    rest_joints_files,
     rotation_6d_to_matrix,
 )
 
@@ -108,6 +109,19 @@ def _labels_json(path: Path) -> dict[str, str]:
         if value:
             found[label] = value
     return found
+
+
+def item_files(item: Path) -> list[Path]:
+    """The files a motion's result depends on: it, its song and labels, splits, rest joints."""
+    root = item.parent.parent
+    sidecars = [
+        root / "music_wav" / f"{item.stem}.wav",
+        root / "label_json" / f"{item.stem}.json",
+        root / SPLITS_FILE,
+        root.parent / SPLITS_FILE,
+    ]
+    rest = rest_joints_files([item.parent, root, root.parent])
+    return [item] + [p for p in sidecars if p.is_file()] + rest
 
 
 def read(item: Path, rest_joints: Path | None = None) -> list[Sequence]:

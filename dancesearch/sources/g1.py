@@ -131,6 +131,12 @@ def clip_labels(item: Path) -> dict[str, str]:
     return {}
 
 
+def item_files(item: Path) -> list[Path]:
+    """The clip file and the labels.csv its category, style and performer come from."""
+    labels = item.parent / LABELS_CSV
+    return [item, labels] if labels.is_file() else [item]
+
+
 def read(item: Path) -> list[Sequence]:
     """One Sequence per clip, on the common body (Y up, 30 FPS), with its labels.csv row."""
     try:

@@ -24,6 +24,14 @@ REST_JOINTS_URL = "https://github.com/li-ronghui/FineDance"
 SMPL_PARENTS: tuple[int, ...] = PARENTS
 
 
+def rest_joints_files(search_dirs: list[Path]) -> list[Path]:
+    """The rest-joints file an item would use, as a list: empty when there is none yet."""
+    try:
+        return [find_rest_joints(search_dirs)]
+    except SourceError:
+        return []
+
+
 def find_rest_joints(search_dirs: list[Path], rest_joints: Path | None = None) -> Path:
     """The rest-joints file: `rest_joints`, else $DANCESEARCH_REST_JOINTS, else the first
     `smplx_neu_J_1.npy` in `search_dirs` (a reader passes its ingest root and the root's parent).

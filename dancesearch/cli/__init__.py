@@ -33,6 +33,7 @@ class Group(click.Group):
     """Turns DancesearchError into one clear line and a non-zero exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        dancesearch.flows.quiet_user_errors()
         try:
             return super().invoke(ctx)
         except DancesearchError as e:

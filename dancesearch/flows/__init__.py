@@ -6,3 +6,21 @@ import os
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # the ephemeral API takes 10-20 s to start on two busy cores; Prefect's default gives up at 20 s
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def quiet_user_errors() -> None:
+    """Drop Prefect's traceback logs of user mistakes (DancesearchError) raised inside a flow.
+
+    The command line prints such an error as one line; Prefect would first log it with a
+    20-line traceback. Bugs (any other exception) keep their tracebacks.
+    """
+    import logging
+
+    from dancesearch.errors import DancesearchError
+
+    def keep(record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, DancesearchError)
+
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(keep)

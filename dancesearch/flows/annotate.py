@@ -36,11 +36,12 @@ def annotate(library: str = "library", config: AnnotateConfig | None = None) -> 
     started = time.perf_counter()
     lib = Library(library)
     config = config or AnnotateConfig()
-    clips = lib.clips()
-    sources = sorted(clips["source"].unique()) if len(clips) else []
-    batches = [descriptors_batch.submit(str(lib.root), s) for s in sources]
-    frames = [b.result() for b in batches]
-    descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    report = finish(str(lib.root), descriptors, config)
+    with lib.lock():  # the catalogue must not change between measuring and writing
+        clips = lib.clips()
+        sources = sorted(clips["source"].unique()) if len(clips) else []
+        batches = [descriptors_batch.submit(str(lib.root), s) for s in sources]
+        frames = [b.result() for b in batches]
+        descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        report = finish(str(lib.root), descriptors, config)
     report.seconds = time.perf_counter() - started
     return report

@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import re
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +42,26 @@ def array_key(seq_id: str) -> str:
     """File-system-safe, collision-free name for a sequence's arrays."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", seq_id)[:80]
     return f"{safe}-{hashlib.sha1(seq_id.encode()).hexdigest()[:8]}"
+
+
+LOCK_WAIT_S = 60.0  # how long a second writer waits for the first before failing
+_HELD: dict[Path, int] = {}  # libraries this process holds the lock of, and how deeply
+
+
+def lock_wait_s() -> float:
+    """Seconds a writer waits for a library's lock: $DANCESEARCH_LOCK_WAIT_S or LOCK_WAIT_S."""
+    text = os.environ.get("DANCESEARCH_LOCK_WAIT_S")
+    try:
+        return LOCK_WAIT_S if text is None else max(0.0, float(text))
+    except ValueError:
+        raise LibraryError(f"DANCESEARCH_LOCK_WAIT_S={text!r} is not a number of seconds") from None
+
+
+def _holder(fh: Any) -> str:
+    """' (pid N)' of the process holding a lock file, or '' when it is not written yet."""
+    fh.seek(0)
+    text = fh.read().strip()
+    return f" (pid {text})" if text.isdigit() else ""
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -82,18 +104,55 @@ class Library:
         return str(self.info["uid"])
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Exclusive write lock; a second writer fails at once with a clear message."""
-        with open(self.root / ".lock", "w") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LibraryError(
-                    f"{self.root}: another process is writing to this library"
-                ) from None
+    def lock(self, wait_s: float | None = None) -> Iterator[None]:
+        """Exclusive write lock, re-entrant within a process.
+
+        A second writer waits up to wait_s seconds (default: $DANCESEARCH_LOCK_WAIT_S, else
+        LOCK_WAIT_S), saying once on stderr that it is waiting and for whom, then fails with a
+        LibraryError naming the library and the holder's process id.
+        """
+        key = self.root.resolve()
+        if _HELD.get(key, 0) > 0:  # this process already holds it (a flow calling a library
+            _HELD[key] += 1  # function that locks too)
             try:
                 yield
             finally:
+                _HELD[key] -= 1
+            return
+        wait = lock_wait_s() if wait_s is None else wait_s
+        with open(self.root / ".lock", "a+") as fh:
+            deadline, told = time.monotonic() + wait, False
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = _holder(fh)
+                    if time.monotonic() >= deadline:
+                        raise LibraryError(
+                            f"{self.root}: another process{holder} is writing to this library; "
+                            f"gave up after waiting {wait:g} s"
+                        ) from None
+                    if not told:
+                        print(
+                            f"waiting for {self.root}: another process{holder} is writing to "
+                            f"it (up to {wait:g} s)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        told = True
+                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            _HELD[key] = 1
+            try:
+                yield
+            finally:
+                _HELD.pop(key, None)
+                fh.seek(0)
+                fh.truncate()
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     # --- tables -------------------------------------------------------------------------

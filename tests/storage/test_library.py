@@ -1,3 +1,7 @@
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,11 +21,49 @@ def test_a_folder_becomes_a_library_only_when_asked(tmp_path):
         Library(tmp_path / "other", create=True)
 
 
-def test_a_second_writer_is_refused(tmp_path):
+def _hold_lock(root, seconds):
+    """Another process that takes the library's lock and keeps it for `seconds`."""
+    code = (
+        "import sys, time; from dancesearch.storage.library import Library\n"
+        "with Library(sys.argv[1]).lock():\n"
+        "    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(root), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path, capsys):
     lib = Library(tmp_path, create=True)
-    with lib.lock(), pytest.raises(LibraryError, match="another process"), lib.lock():
+    holder = _hold_lock(tmp_path, 30)
+    try:
+        started = time.monotonic()
+        held = rf"another process \(pid {holder.pid}\)"
+        with pytest.raises(LibraryError, match=held), lib.lock(wait_s=0.6):
+            pass
+        assert time.monotonic() - started >= 0.6  # it waited before giving up
+        assert "waiting for" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    with lib.lock(wait_s=0):  # a dead holder's lock is free
         pass
-    with lib.lock():  # released after use
+
+
+def test_a_waiting_writer_proceeds_when_the_holder_finishes(tmp_path):
+    lib = Library(tmp_path, create=True)
+    holder = _hold_lock(tmp_path, 1.0)
+    started = time.monotonic()
+    with lib.lock(wait_s=20):
+        assert time.monotonic() - started >= 0.5  # we got it only once the holder let go
+    holder.wait()
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    lib = Library(tmp_path, create=True)
+    with lib.lock(wait_s=0), Library(tmp_path).lock(wait_s=0):
         pass
 
 

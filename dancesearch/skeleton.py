@@ -137,6 +137,26 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(joints[:, children] - joints[:, parents], axis=-1)
 
 
+def heading(joints: np.ndarray) -> np.ndarray:
+    """(T,) unwrapped yaw of the body in radians, from the hips.
+
+    joints: (T, 22, 3) metres, Y up. The body's left is left_hip - right_hip on the floor, its
+    forward is left x up; yaw is the angle about +Y that turns +Z onto forward (0 when facing +Z,
+    pi/2 when facing +X). Unwrapped, so a turn of several revolutions keeps counting.
+    """
+    left = joints[:, J["left_hip"]] - joints[:, J["right_hip"]]
+    # forward = left x up = (-left_z, 0, left_x); yaw = atan2(forward_x, forward_z)
+    return np.unwrap(np.arctan2(-left[:, 2], left[:, 0]).astype(np.float64))
+
+
+def rotate_y(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate (T, ..., 3) points about +Y by per-frame angles (T,) in radians."""
+    shape = (-1,) + (1,) * (points.ndim - 2)
+    c, s = np.cos(angle).reshape(shape), np.sin(angle).reshape(shape)
+    x, y, z = points[..., 0], points[..., 1], points[..., 2]
+    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
+
+
 def check_plausible(joints: np.ndarray, path: str | Path) -> None:
     """Raise SourceError unless (T, 22, 3) metres Y-up joints look like an upright person.
 

@@ -17,7 +17,7 @@ from dancesearch.annotate.taxonomy import Tag, Tagset, Taxonomy
 from dancesearch.errors import ConfigError
 
 CaptionType = Literal["style", "rhythm", "body", "spatial", "transition", "mood", "human", "label"]
-CaptionSource = Literal["template", "human", "llm"]
+CaptionSource = Literal["template", "human", "llm", "label"]
 Rewriter = Callable[[list[Tag], list[str]], list[str]]
 """Given a clip's tags (with definitions) and its template captions, return rewritten captions."""
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from dancesearch.skeleton import BONES, JOINTS, J, bone_lengths
+from dancesearch.skeleton import BONES, JOINTS, J, bone_lengths, heading, rotate_y
 
 # Bump when the features computed from the same config change, so stored features are redone.
 _VERSION = 1
@@ -60,26 +60,6 @@ class MotionConfig:
 DEFAULT_MOTION = MotionConfig()
 
 
-def heading(joints: np.ndarray) -> np.ndarray:
-    """(T,) unwrapped yaw of the body in radians, from the hips.
-
-    joints: (T, 22, 3) metres, Y up. The body's left is left_hip - right_hip on the floor, its
-    forward is left x up; yaw is the angle about +Y that turns +Z onto forward (0 when facing +Z,
-    pi/2 when facing +X). Unwrapped, so a turn of several revolutions keeps counting.
-    """
-    left = joints[:, J["left_hip"]] - joints[:, J["right_hip"]]
-    # forward = left x up = (-left_z, 0, left_x); yaw = atan2(forward_x, forward_z)
-    return np.unwrap(np.arctan2(-left[:, 2], left[:, 0]).astype(np.float64))
-
-
-def _rotate_y(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotate (T, ..., 3) points about +Y by per-frame angles (T,) in radians."""
-    shape = (-1,) + (1,) * (points.ndim - 2)
-    c, s = np.cos(angle).reshape(shape), np.sin(angle).reshape(shape)
-    x, y, z = points[..., 0], points[..., 1], points[..., 2]
-    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
-
-
 def _checked(joints: np.ndarray) -> np.ndarray:
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (len(JOINTS), 3) or len(joints) == 0:
@@ -117,14 +97,14 @@ def motion_features(
         raise ValueError("joints contain NaN or infinite values; see broken_reason")
     yaw = heading(joints)
     root = joints[:, 0]
-    local = _rotate_y(joints - root[:, None], -yaw)
+    local = rotate_y(joints - root[:, None], -yaw)
 
     # Step t-1 -> t, expressed in the heading halfway between the two frames, so a body
     # walking straight while turning still reads as moving forward.
     step = np.diff(joints, axis=0) * fps
     mid_yaw = (yaw[1:] + yaw[:-1]) / 2
     world_vel = _keep_length(step)
-    body_vel = _keep_length(_rotate_y(step, -mid_yaw))
+    body_vel = _keep_length(rotate_y(step, -mid_yaw))
     yaw_rate = _keep_length(np.diff(yaw) * fps)
 
     speed = np.linalg.norm(world_vel, axis=-1)

@@ -160,6 +160,7 @@ def read(item: Path) -> list[Sequence]:
     joints, quality = to_smpl22(body, names, toe)
     row = clip_labels(item)
     labels = {k: row[k] for k in ("category", "style") if row.get(k)}
+    labels["title"] = row.get("clip") or item.stem  # the take's name, e.g. B_SpinKarate
     seq = Sequence(
         seq_id=f"g1/{item.stem}",
         source="g1",

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = (
     "motion", "format", "fps", "up", "units", "music", "music_offset", "genre", "performer",
-    "captions", "tags", "licence", "credit", "group",
+    "captions", "tags", "licence", "credit", "group", "title",
 )  # fmt: skip
 EXTENSIONS = {".bvh": "bvh", ".npz": "smpl_npz", ".npy": "joints_npy"}
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
@@ -53,6 +53,7 @@ class Row:
     genre: str | None = None
     performer: str | None = None
     group: str | None = None
+    title: str | None = None
     captions: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     licence: str = ""
@@ -173,7 +174,7 @@ def parse_row(manifest: Path, number: int, raw: dict[str, Any]) -> Row:
         row.music_offset = _number(raw.get("music_offset", 0.0), "music_offset")
     except ValueError as e:
         raise _row_error(manifest, number, str(e)) from None
-    for column in ("genre", "performer", "group"):
+    for column in ("genre", "performer", "group", "title"):
         setattr(row, column, str(raw[column]) if column in raw else None)
     row.captions = _text_list(raw.get("captions", []))
     row.tags = _text_list(raw.get("tags", []))
@@ -234,6 +235,8 @@ def read_row(row: Row, rest_joints: Path | None = None) -> Sequence:
         joints, fps, quality, labels["rig"] = bvh.load(row.motion, fps=row.fps)
     if row.tags:
         labels["tags"] = SEPARATOR.join(row.tags)
+    if row.title:
+        labels["title"] = row.title
     seq = Sequence(
         seq_id=f"manifest/{row.motion.stem}",
         source="manifest",
@@ -308,6 +311,7 @@ def read(item: Path, rest_joints: Path | None = None) -> list[Sequence]:
       music         audio file relative to the manifest; music_offset: seconds into it at
                     motion frame 0 (default 0)
       genre, performer, group, licence, credit    text
+      title         the take's name; searchable as written and split into words
       captions, tags    `|`-separated in CSV, a list in JSON; captions become descriptions,
                         tags the label "tags" (joined by `|`)
     joints_npy is (T, 22, 3) in the SMPL joint order; smpl_npz holds `poses` (T, >=66)

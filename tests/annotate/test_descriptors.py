@@ -236,3 +236,56 @@ def test_real_ballroom_hold(data: Path) -> None:
         (seq,) = m2d.read(folder)
         holds[name] = motion_descriptors(seq.joints[:360], seq.fps)["hold_frac"]
     assert holds["DANCE_W_1"] > 0.6 > 0.2 > holds["DANCE_R_2"]
+
+
+# ----------------------------------------------------------------------------- tagger v2
+def _travelled(joints: np.ndarray, speed_m_s: float) -> np.ndarray:
+    """The same motion carried across the floor at a steady speed (a moving walkway)."""
+    shift = np.zeros((len(joints), 1, 3), dtype=np.float32)
+    shift[:, 0, 2] = speed_m_s * np.arange(len(joints)) / FPS
+    return joints + shift
+
+
+def test_intensity_ignores_travel_and_turning() -> None:
+    """Body speed is the body's own work: carrying or turning it changes nothing."""
+    arms = fx.arms_only()
+    still = motion_descriptors(arms, FPS)
+    carried = motion_descriptors(_travelled(arms, 2.0), FPS)
+    assert carried["joint_speed"] > still["joint_speed"] + 1.5  # the world frame sees the ride
+    assert carried["body_speed"] == pytest.approx(still["body_speed"], rel=0.02)
+    spun = motion_descriptors(fx.spin(turns_per_s=0.8), FPS)
+    assert spun["body_speed"] < 0.05 < spun["joint_speed"]  # a rigid turn is not effort
+
+
+def test_intensity_rises_with_the_speed_of_the_same_movement() -> None:
+    slow, fast = (motion_descriptors(fx.arms_only(hz=hz), FPS) for hz in (0.4, 1.2))
+    assert fast["body_speed"] == pytest.approx(3 * slow["body_speed"], rel=0.1)
+
+
+def test_intensity_is_in_body_lengths() -> None:
+    """A body scaled to robot size (G1, 0.8x) doing the same movement reads the same."""
+    arms = fx.arms_only()
+    small = arms * np.float32(0.8)
+    assert motion_descriptors(small, FPS)["body_speed"] == pytest.approx(
+        motion_descriptors(arms, FPS)["body_speed"], rel=0.02
+    )
+
+
+def test_sharpness_holds_across_rigs() -> None:
+    """Robot-retarget-like jitter above 6 Hz barely moves sharpness; travel does not count."""
+    sharp, smooth = fx.arm_path(sharp=True), fx.arm_path(sharp=False)
+    t = np.arange(len(smooth)) / FPS
+    jitter = (0.004 * np.sin(2 * np.pi * 9.0 * t)).astype(np.float32)[:, None, None]
+    base = motion_descriptors(smooth, FPS)["sharpness"]
+    assert motion_descriptors(smooth + jitter, FPS)["sharpness"] == pytest.approx(base, rel=0.15)
+    assert motion_descriptors(_travelled(smooth, 1.5), FPS)["sharpness"] == pytest.approx(
+        base, rel=0.02
+    )
+    assert motion_descriptors(sharp + jitter, FPS)["sharpness"] > 2 * base
+
+
+def test_sideways_is_travel_to_the_side_of_the_body() -> None:
+    """Side steps read sideways; walking forward towards the room's left is forward."""
+    side = motion_descriptors(fx.walk(sideways=True), FPS)
+    towards_left = motion_descriptors(fx.walk(heading=math.pi / 2), FPS)
+    assert side["direction"] == "sideways" and towards_left["direction"] == "forward"

@@ -3,6 +3,7 @@
 A clip is a window of one sequence's frames with its aligned music segment. Windows that are
 static or broken are dropped and counted by reason; a take shorter than one window becomes one
 clip of its true length, if it is at least `min_s` long.
+Its table row is built by `storage.schema.clip_row`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from dancesearch.errors import ConfigError
 from dancesearch.features.motion import broken_reason, is_static
@@ -63,15 +63,6 @@ class Clip:
     @property
     def duration_s(self) -> float:
         return self.n_frames / FPS
-
-    def record(self) -> dict[str, Any]:
-        """Flat row for the catalogue table (nested fields as JSON text)."""
-        row = asdict(self)
-        row["labels"] = json.dumps(self.labels, sort_keys=True)
-        row["descriptions"] = json.dumps(self.descriptions)
-        row["start_s"] = self.start_s
-        row["duration_s"] = self.duration_s
-        return row
 
 
 def clip_id(seq_id: str, start_frame: int) -> str:

@@ -2,17 +2,17 @@
 
 Plain functions that the Prefect flow (flows/ingest.py) wires together: `plan` finds the items
 under a path, `process_item` turns one item into arrays on disk and catalogue rows, `commit`
-merges the rows of a run into the library's tables. A bad item becomes a skipped result with
-its reason; it never stops the others and never touches their data.
+merges the rows of a run into the library's tables and records the configuration in
+library.json, so later runs (`refresh`, `annotate`) rebuild from it. A bad item becomes a
+skipped result with its reason; it never stops the others and never touches their data.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,13 @@ import pandas as pd
 
 from dancesearch import __version__
 from dancesearch.clips import ClipConfig, segment
-from dancesearch.errors import DancesearchError, SourceError
+from dancesearch.errors import ConfigError, DancesearchError, SourceError
 from dancesearch.features.motion import MotionConfig, motion_features
 from dancesearch.features.music import MusicConfig, load_audio, music_features, tempo_and_beats
 from dancesearch.skeleton import FPS, Sequence
 from dancesearch.sources import detect, reader
-from dancesearch.storage.library import Library
+from dancesearch.storage import schema
+from dancesearch.storage.library import Library, is_library
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,105 @@ class IngestConfig:
         """Changes when the features, the windows or the readers' code version change."""
         text = f"{self.feature_key()}-{self.clips.key()}-{__version__}"
         return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def record(self) -> dict[str, Any]:
+        """What library.json keeps: every field, and the feature store's key."""
+        return {**asdict(self), "feature_key": self.feature_key()}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> IngestConfig:
+        """The configuration a record describes; fields this version no longer has are
+        ignored (the feature key then differs, and ingest re-cuts the library)."""
+
+        def build(kind: Any, values: dict[str, Any]) -> Any:
+            return kind(**{f.name: values[f.name] for f in fields(kind) if f.name in values})
+
+        return cls(
+            clips=build(ClipConfig, data.get("clips", {})),
+            music=build(MusicConfig, data.get("music", {})),
+            motion=build(MotionConfig, data.get("motion", {})),
+        )
+
+
+def recorded_config(library: Library) -> IngestConfig:
+    """The configuration the library was ingested with; the defaults before its first ingest."""
+    data = library.recorded("ingest")
+    return IngestConfig.from_record(data) if data else IngestConfig()
+
+
+def recorded_feature_key(library: Library) -> str:
+    """The feature store holding the library's arrays (features/<key>/), as ingest recorded it."""
+    return str(library.recorded("ingest").get("feature_key") or IngestConfig().feature_key())
+
+
+def configure(
+    library_root: Path,
+    window_s: float | None = None,
+    stride_s: float | None = None,
+    min_s: float | None = None,
+) -> IngestConfig:
+    """The library's recorded configuration (defaults for a new library), with the clip
+    values that are given replacing the recorded ones."""
+    fresh = not is_library(library_root)
+    recorded = IngestConfig() if fresh else recorded_config(Library(library_root))
+    clips = recorded.clips
+    return IngestConfig(
+        clips=ClipConfig(
+            window_s=clips.window_s if window_s is None else window_s,
+            stride_s=clips.stride_s if stride_s is None else stride_s,
+            min_s=clips.min_s if min_s is None else min_s,
+        ),
+        music=recorded.music,
+        motion=recorded.motion,
+    )
+
+
+def cut_change(library: Library, config: IngestConfig) -> str:
+    """How config would change the way the library's clips are cut and measured, e.g.
+    "window 12 s -> 6 s"; "" when it would not, or when nothing is recorded yet."""
+    data = library.recorded("ingest")
+    if not data:
+        return ""
+    old, new = IngestConfig.from_record(data).clips, config.clips
+    changes = [
+        f"{name} {getattr(old, f):g} s -> {getattr(new, f):g} s"
+        for name, f in (("window", "window_s"), ("stride", "stride_s"), ("min clip", "min_s"))
+        if getattr(old, f) != getattr(new, f)
+    ]
+    if data.get("feature_key") != config.feature_key():
+        changes.append(f"features {data.get('feature_key')} -> {config.feature_key()}")
+    return ", ".join(changes)
+
+
+def recut_items(
+    library: Library, config: IngestConfig, planned: list[tuple[Path, str]]
+) -> list[tuple[Path, str]]:
+    """The library's items outside this run that config must re-cut too.
+
+    All clips of a library are cut and measured one way: when config changes that, every item
+    the library holds is re-ingested with it, not only those under the path given. Raises a
+    ConfigError, before any work, when some of those items are no longer there.
+    """
+    change = cut_change(library, config)
+    items = library.table("items")
+    if not change or items.empty:
+        return []
+    planned_items = {str(item) for item, _ in planned}
+    ok = items[(items["status"] == "ok") & ~items["item"].isin(planned_items)]
+    others = [(Path(item), str(fmt)) for item, fmt in zip(ok["item"], ok["format"], strict=True)]
+    gone = [str(item) for item, fmt in others if not _present(item, fmt)]
+    if gone:
+        raise ConfigError(
+            f"{library.root}: re-cutting the library ({change}) re-ingests all its items, but "
+            f"{len(gone)} of them are gone (first: {gone[0]}); restore them, ingest into a new "
+            "--library, or leave out --window/--stride/--min-clip to keep the recorded values"
+        )
+    return others
+
+
+def _present(item: Path, fmt: str) -> bool:
+    files = item_files(item, fmt)
+    return bool(files) and files[0].exists()
 
 
 @dataclass
@@ -73,6 +173,7 @@ class Summary:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (folder, reason)
     dropped: Counter[str] = field(default_factory=Counter)
+    recut: str = ""  # how this run changed the library's cut ("window 12 s -> 6 s"), if it did
     seconds: float = 0.0  # wall time
 
     def as_dict(self) -> dict[str, Any]:
@@ -147,37 +248,17 @@ def _clip_bpm(beats: np.ndarray, start_s: float, end_s: float, fallback: float) 
     return float(60.0 / np.median(np.diff(inside)))
 
 
-def _sequence_row(seq: Sequence, item: Path, fmt: str) -> dict[str, Any]:
-    return {
-        "seq_id": seq.seq_id,
-        "source": seq.source,
-        "format": fmt,
-        "item": str(item),
-        "path": str(seq.path),
-        "n_frames": seq.n_frames,
-        "duration_s": seq.duration,
-        "has_music": seq.has_music,
-        "music_path": str(seq.music_path) if seq.music_path else None,
-        "music_offset_s": seq.music_offset if seq.has_music else None,
-        "genre": seq.genre,
-        "performer": seq.performer,
-        "group": seq.group,
-        "labels": json.dumps(seq.labels, sort_keys=True),
-        "descriptions": json.dumps(seq.descriptions),
-        "joint_quality": json.dumps(list(seq.joint_quality)),
-        "licence": seq.licence,
-        "credit": seq.credit,
-    }
-
-
 def process_sequence(
     seq: Sequence, library: Library, config: IngestConfig
-) -> tuple[list[dict[str, Any]], Counter[str], dict[str, Any]]:
-    """Segment one sequence, compute its features and store its arrays; returns clip rows."""
+) -> tuple[list[dict[str, Any]], Counter[str], float | None]:
+    """Segment one sequence, compute its features and store its arrays.
+
+    Returns the clip rows, the dropped windows by reason, and the song's tempo (None when
+    silent)."""
     clips, dropped = segment(seq, config.clips)
     motion = motion_features(seq.joints, FPS, config.motion)
     arrays: dict[str, np.ndarray] = {"motion": motion}
-    seq_extra: dict[str, Any] = {"bpm": None}
+    seq_bpm: float | None = None
     bpm = float("nan")
     beats = np.zeros(0)
     if seq.music_path is not None:
@@ -185,19 +266,19 @@ def process_sequence(
         arrays["music"] = music_features(y, config.music, seq.n_frames)
         bpm, beats = tempo_and_beats(y, config.music)
         arrays["beats"] = beats.astype(np.float32)
-        seq_extra["bpm"] = bpm
+        seq_bpm = bpm
     library.save_motion(seq.seq_id, seq.joints)
     library.save_features(seq.seq_id, config.feature_key(), **arrays)
-    rows = []
-    for clip in clips:
-        row = clip.record()
-        row["bpm"] = (
-            _clip_bpm(beats, clip.start_s, clip.start_s + clip.duration_s, bpm)
+    rows = [
+        schema.clip_row(
+            clip,
+            bpm=_clip_bpm(beats, clip.start_s, clip.start_s + clip.duration_s, bpm)
             if clip.has_music
-            else None
+            else None,
         )
-        rows.append(row)
-    return rows, dropped, seq_extra
+        for clip in clips
+    ]
+    return rows, dropped, seq_bpm
 
 
 def process_item(
@@ -215,8 +296,8 @@ def process_item(
             raise SourceError(item, "holds no motion")
         dropped: Counter[str] = Counter()
         for seq in sequences:
-            rows, seq_dropped, extra = process_sequence(seq, library, config)
-            result.sequences.append({**_sequence_row(seq, item, fmt), **extra})
+            rows, seq_dropped, bpm = process_sequence(seq, library, config)
+            result.sequences.append(schema.sequence_row(seq, item, fmt, bpm))
             result.clips += rows
             dropped += seq_dropped
         result.dropped = dict(dropped)
@@ -258,14 +339,22 @@ def _replace(
 
 
 def commit(library: Library, results: list[ItemResult], config: IngestConfig) -> None:
-    """Merge a run's results into the library tables; skipped items keep their old rows."""
+    """Merge a run's results into the library tables and record config in library.json.
+
+    A skipped item keeps its old rows, unless this run re-cuts the library (see
+    `recut_items`): then its old clips, cut the other way, go.
+    """
+    recut = bool(cut_change(library, config))
     ok = [r for r in results if r.status == "ok"]
     ok_items = {r.item for r in ok}
     seq_rows = [s for r in ok for s in r.sequences]
     clip_rows = [c for r in ok for c in r.clips]
     new_seq_ids = {str(s["seq_id"]) for s in seq_rows}
+    # a skipped item that was ingested fine before stays listed as it was, unless re-cut
+    skipped_before = {r.item for r in results if r.status == "skipped"}
+    replaced = ok_items | skipped_before if recut else ok_items
     sequences = _replace(
-        library.table("sequences"), seq_rows, {"item": ok_items, "seq_id": new_seq_ids}
+        library.table("sequences"), seq_rows, {"item": replaced, "seq_id": new_seq_ids}
     )
     clips = _replace(library.clips(), clip_rows, {"seq_id": new_seq_ids})
     if len(clips) and len(sequences):
@@ -273,27 +362,18 @@ def commit(library: Library, results: list[ItemResult], config: IngestConfig) ->
         clips = clips[clips["seq_id"].isin(set(sequences["seq_id"]))].reset_index(drop=True)
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
     item_rows = [
-        {
-            "item": r.item,
-            "format": r.fmt,
-            "input_hash": r.input_hash,
-            "config_key": config.key(),
-            "status": r.status,
-            "reason": r.reason,
-            "ingested_at": now,
-        }
+        schema.item_row(r.item, r.fmt, r.input_hash, config.key(), r.status, r.reason, now)
         for r in results
     ]
-    # a skipped item that was ingested fine before stays listed as it was
-    skipped_before = {r.item for r in results if r.status == "skipped"}
     old_items = library.table("items")
-    if len(old_items):
+    if len(old_items) and not recut:
         good_before = set(old_items[old_items["status"] == "ok"]["item"]) & skipped_before
         item_rows = [r for r in item_rows if r["item"] not in good_before]
     items = _replace(old_items, item_rows, {"item": {str(r["item"]) for r in item_rows}})
     library.write_table("sequences", sequences)
     library.write_table("clips", clips)
     library.write_table("items", items)
+    library.record("ingest", config.record())
 
 
 def summarise(

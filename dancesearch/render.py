@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np  # noqa: E402
 
 from dancesearch.skeleton import BONES, JOINTS, J  # noqa: E402
 from dancesearch.storage.library import Library  # noqa: E402
+from dancesearch.storage.schema import clip_record  # noqa: E402
 
 LEFT, RIGHT, CENTRE = "#1f6fd1", "#d1401f", "#333333"
 
@@ -38,7 +38,7 @@ def facing_view(joints: np.ndarray) -> np.ndarray:
 
 def render_clip(library: Library, clip_id: str, out: Path, n_frames: int = 8) -> None:
     """Write a PNG strip of n_frames evenly spaced frames of a clip, with its credit line."""
-    clip = library.clip(clip_id)
+    clip = clip_record(library.clip(clip_id))
     joints = library.load_motion(clip["seq_id"])
     window = joints[int(clip["start_frame"]) : int(clip["start_frame"]) + int(clip["n_frames"])]
     picks = np.linspace(0, len(window) - 1, n_frames).round().astype(int)
@@ -55,10 +55,10 @@ def render_clip(library: Library, clip_id: str, out: Path, n_frames: int = 8) ->
         ax.set_aspect("equal")
         ax.set_title(f"{(int(clip['start_frame']) + f) / 30:.1f} s", fontsize=8)
         ax.tick_params(labelsize=6)
-    labels = json.loads(clip["labels"])
-    what = clip["genre"] if isinstance(clip["genre"], str) else labels.get("category", "")
+    labels = clip["labels"]
+    what = clip["genre"] or labels.get("category", "")
     detail = labels.get("style") or labels.get("content") or ""
-    performer = clip["performer"] if isinstance(clip["performer"], str) else "performer unknown"
+    performer = clip["performer"] or "performer unknown"
     fig.suptitle(
         f"{clip_id} - {clip['source']}, {what} {detail}, {performer} (blue = body's left)",
         fontsize=9,

@@ -20,7 +20,8 @@ from dancesearch.annotate import captions as cap
 from dancesearch.annotate import choreo, expert, splits, tagger
 from dancesearch.annotate.descriptors import library_descriptors
 from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
-from dancesearch.ingest import IngestConfig
+from dancesearch.ingest import recorded_feature_key
+from dancesearch.storage import schema
 from dancesearch.storage.library import Library
 
 
@@ -115,36 +116,16 @@ def caption_clips(
             warnings += [f"{clip['clip_id']}: rewrite rejected: {b}" for b in bad[:1]]
         human = cap.human_captions(json.loads(clip["descriptions"]))
         for c in written + human + label_captions(labels):
-            rows.append(
-                {
-                    "clip_id": clip["clip_id"],
-                    "caption": c.text,
-                    "type": c.type,
-                    "source": c.source,
-                    "tags": json.dumps(list(c.tags)),
-                }
-            )
+            rows.append(schema.caption_row(clip["clip_id"], c.text, c.type, c.source, c.tags))
     return pd.DataFrame(rows), rejected, warnings
 
 
 def tags_table(tagsets: dict[str, Tagset], taxonomy: Taxonomy) -> pd.DataFrame:
-    rows = []
-    for clip_id, ts in tagsets.items():
-        for t in ts.tags.values():
-            numeric = isinstance(t.evidence, int | float)
-            rows.append(
-                {
-                    "clip_id": clip_id,
-                    "tag": t.tag,
-                    "facet": t.tag.split(".")[0],
-                    "source": t.source,
-                    "evidence": float(t.evidence) if numeric else None,  # type: ignore[arg-type]
-                    "label": None if numeric or t.evidence is None else str(t.evidence),
-                    "annotator": t.annotator,
-                }
-            )
-    columns = ["clip_id", "tag", "facet", "source", "evidence", "label", "annotator"]
-    return pd.DataFrame(rows, columns=columns)
+    return schema.tags_frame(
+        schema.tag_row(clip_id, t.tag, t.source, t.evidence, t.annotator)
+        for clip_id, ts in tagsets.items()
+        for t in ts.tags.values()
+    )
 
 
 def choreography_table(library: Library, clips: pd.DataFrame, root: Path | None) -> pd.DataFrame:
@@ -204,7 +185,7 @@ def annotate_library(
     # load expert files first: a bad file fails before any work is done
     expert_rows = [row for f in config.expert_files for row in expert.load_expert(f, taxonomy)]
     if descriptors is None:
-        descriptors = library_descriptors(library, clips, IngestConfig().feature_key())
+        descriptors = library_descriptors(library, clips, recorded_feature_key(library))
     tagsets, calibration = tag_clips(clips, descriptors, taxonomy)
     if expert_rows:
         clip_seq = dict(zip(clips["clip_id"], clips["seq_id"], strict=True))

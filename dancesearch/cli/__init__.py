@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,30 +54,34 @@ def main() -> None:
     "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True
 )
 @library_option
-@click.option("--window", type=float, default=12.0, show_default=True, help="Clip length, s.")
-@click.option("--stride", type=float, default=12.0, show_default=True, help="Clip stride, s.")
-@click.option("--min-clip", type=float, default=2.0, show_default=True, help="Shortest clip, s.")
+@click.option("--window", type=float, help="Clip length, s  [default: as recorded, else 12].")
+@click.option("--stride", type=float, help="Clip stride, s  [default: as recorded, else 12].")
+@click.option("--min-clip", type=float, help="Shortest clip, s  [default: as recorded, else 2].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--verbose", is_flag=True, help="Show Prefect's task logs.")
 def ingest(
     path: Path,
     fmt: str,
     library: Path,
-    window: float,
-    stride: float,
-    min_clip: float,
+    window: float | None,
+    stride: float | None,
+    min_clip: float | None,
     as_json: bool,
     verbose: bool,
 ) -> None:
-    """Ingest dance data under PATH (a file, a dataset folder, or a folder of datasets)."""
+    """Ingest dance data under PATH (a file, a dataset folder, or a folder of datasets).
+
+    Clips are cut as the library recorded at its first ingest. A --window, --stride or
+    --min-clip that differs re-cuts the whole library, re-ingesting every item it holds.
+    """
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from dancesearch.clips import ClipConfig
     from dancesearch.flows.ingest import ingest as ingest_flow
-    from dancesearch.ingest import IngestConfig, plan
+    from dancesearch.ingest import configure, plan
 
     plan(path, fmt)  # fail on a bad path in a second, before Prefect starts
-    config = IngestConfig(clips=ClipConfig(window_s=window, stride_s=stride, min_s=min_clip))
+    given = (window, stride, min_clip) != (None, None, None)
+    config = configure(library, window, stride, min_clip) if given else None
     summary = ingest_flow(str(path), fmt=fmt, library=str(library), config=config)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
@@ -89,6 +94,8 @@ def ingest(
         f"new: {summary.sequences} sequences, {summary.clips} clips, "
         f"{summary.minutes:.1f} min of motion in {summary.seconds:.1f} s"
     )
+    if summary.recut:
+        click.echo(f"re-cut the whole library: {summary.recut}")
     for reason, n in sorted(summary.dropped.items()):
         click.echo(f"  windows dropped: {n} {reason}")
     for item, reason in summary.skipped:
@@ -107,7 +114,9 @@ def ingest(
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV or JSON of expert tags per clip or sequence (repeatable); they override auto tags.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of captions and split.")
+@click.option(
+    "--seed", type=int, help="Seed of captions and split  [default: as recorded, else 0]."
+)
 @click.option(
     "--choreography",
     type=click.Path(file_okay=False, path_type=Path),
@@ -118,7 +127,7 @@ def ingest(
 def annotate(
     library: Path,
     experts: tuple[Path, ...],
-    seed: int,
+    seed: int | None,
     choreography: Path | None,
     rewriter: str | None,
     verbose: bool,
@@ -127,7 +136,8 @@ def annotate(
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from dancesearch.annotate import expert
-    from dancesearch.annotate.pipeline import AnnotateConfig, tag_frequencies
+    from dancesearch.annotate.pipeline import tag_frequencies
+    from dancesearch.annotate.recorded import recorded_config
     from dancesearch.annotate.splits import split_table
     from dancesearch.annotate.taxonomy import load_taxonomy
     from dancesearch.flows.annotate import annotate as annotate_flow
@@ -136,8 +146,13 @@ def annotate(
     lib = Library(library)
     for f in experts:  # fail on a bad expert file before Prefect starts
         expert.load_expert(f, load_taxonomy())
-    config = AnnotateConfig(
-        seed=seed, expert_files=experts, choreography=choreography, rewriter=rewriter
+    recorded = recorded_config(lib)  # keeps the recorded seed, caption count and taxonomy
+    config = replace(
+        recorded,
+        seed=recorded.seed if seed is None else seed,
+        expert_files=experts,
+        choreography=choreography,
+        rewriter=rewriter,
     )
     report = annotate_flow(str(lib.root), config)
     click.echo(
@@ -161,8 +176,9 @@ def annotate(
 def schedule(paths: tuple[Path, ...], library: Path, cron: str) -> None:
     """Serve a scheduled Prefect deployment that re-ingests PATHS and re-annotates the library.
 
-    Runs until interrupted. With PREFECT_API_URL set, the deployment and its runs show up in
-    that Prefect server's UI.
+    Each run cuts and annotates as the library recorded (clip windows, features, annotation
+    seed, expert files, rewriter). Runs until interrupted. With PREFECT_API_URL set, the
+    deployment and its runs show up in that Prefect server's UI.
     """
     from prefect.client.schemas.schedules import CronSchedule
 

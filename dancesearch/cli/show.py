@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from dancesearch.annotate.pipeline import annotations_current
+from dancesearch.storage import schema
 from dancesearch.storage.library import Library
 
 
-def _rows(frame: pd.DataFrame, clip_id: str) -> list[dict[str, Any]]:
+def _rows(
+    frame: pd.DataFrame, clip_id: str, parse: Callable[[Any], schema.Row] = schema.parse_row
+) -> list[dict[str, Any]]:
     if frame.empty:
         return []
-    rows = frame[frame["clip_id"] == clip_id].drop(columns="clip_id").to_dict(orient="records")
-    return [{str(k): v for k, v in row.items()} for row in rows]
+    return schema.records(frame[frame["clip_id"] == clip_id].drop(columns="clip_id"), parse)
 
 
 def clip_details(library: Library, clip_id: str) -> dict[str, Any]:
     """A plain dict of everything the library knows about a clip."""
-    clip = library.clip(clip_id)
+    clip = schema.clip_record(library.clip(clip_id))
     seqs = library.table("sequences")
-    seq = seqs[seqs["seq_id"] == clip["seq_id"]].iloc[0]
+    seq = schema.sequence_record(seqs[seqs["seq_id"] == clip["seq_id"]].iloc[0])
     splits = library.table("splits")
     split = list(splits.loc[splits["seq_id"] == clip["seq_id"], "split"]) if len(splits) else []
     meta = library.read_json("annotation")
@@ -30,11 +32,11 @@ def clip_details(library: Library, clip_id: str) -> dict[str, Any]:
         "clip_id": clip_id,
         "sequence": clip["seq_id"],
         "source": clip["source"],
-        "genre": clip["genre"] if isinstance(clip["genre"], str) else None,
-        "performer": clip["performer"] if isinstance(clip["performer"], str) else None,
-        "labels": json.loads(clip["labels"]),
-        "start_s": float(clip["start_s"]),
-        "duration_s": float(clip["duration_s"]),
+        "genre": clip["genre"],
+        "performer": clip["performer"],
+        "labels": clip["labels"],
+        "start_s": clip["start_s"],
+        "duration_s": clip["duration_s"],
         "music": clip["music_path"] if clip["has_music"] else None,
         "music_start_s": clip["music_start_s"] if clip["has_music"] else None,
         "bpm": clip["bpm"] if clip["has_music"] else None,
@@ -42,11 +44,11 @@ def clip_details(library: Library, clip_id: str) -> dict[str, Any]:
         "annotated": bool(meta),
         "annotations_current": annotations_current(library) if meta else False,
         "taxonomy_version": meta.get("taxonomy_version"),
-        "tags": _rows(library.table("tags"), clip_id),
-        "captions": _rows(library.table("captions"), clip_id),
+        "tags": _rows(library.table("tags"), clip_id, schema.tag_record),
+        "captions": _rows(library.table("captions"), clip_id, schema.caption_record),
         "choreography": _rows(library.table("choreography"), clip_id),
         "path": seq["path"],
-        "joint_quality": json.loads(seq["joint_quality"]),
+        "joint_quality": seq["joint_quality"],
         "licence": clip["licence"],
         "credit": clip["credit"],
     }
@@ -62,7 +64,8 @@ def format_details(d: dict[str, Any]) -> str:
         f"  {d['start_s']:.1f}-{end:.1f} s of {d['sequence']} ({d['duration_s']:.1f} s)",
     ]
     if d["music"]:
-        lines.append(f"  music: {d['music']} from {d['music_start_s']:.2f} s, {d['bpm']:.0f} BPM")
+        bpm = f", {d['bpm']:.0f} BPM" if d["bpm"] is not None else ""
+        lines.append(f"  music: {d['music']} from {d['music_start_s']:.2f} s{bpm}")
     else:
         lines.append("  music: none (silent source)")
     labels = ", ".join(f"{k}={v}" for k, v in d["labels"].items())
@@ -74,10 +77,8 @@ def format_details(d: dict[str, Any]) -> str:
     if d["tags"]:
         lines.append(f"  tags (taxonomy {d['taxonomy_version']}):")
         for t in sorted(d["tags"], key=lambda t: t["tag"]):
-            if t["evidence"] is not None and pd.notna(t["evidence"]):
-                why = f"evidence {t['evidence']:.3g}"
-            else:
-                why = t["label"] or ""
+            evidence = t["evidence"]
+            why = f"evidence {evidence:.3g}" if evidence is not None else t["label"] or ""
             who = f" by {t['annotator']}" if t["annotator"] else ""
             lines.append(f"    {t['tag']:<22} {t['source']:<7} {why}{who}")
     if d["captions"]:

@@ -1,5 +1,6 @@
 """The `annotate` flow: descriptors in parallel batches (one per source), then tagging,
-captions and the split in one task that writes the annotations."""
+captions and the split in one task that writes the annotations. It reads the features ingest
+recorded, and records its own configuration in library.json for the next run."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dancesearch.annotate.descriptors import library_descriptors
 from dancesearch.annotate.pipeline import AnnotateConfig, AnnotateReport, annotate_library
-from dancesearch.ingest import IngestConfig
+from dancesearch.annotate.recorded import record_config, recorded_config
+from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
 
 @task(name="descriptors", retries=1, task_run_name="descriptors {source}", cache_policy=NO_CACHE)
-def descriptors_batch(library_root: str, source: str) -> pd.DataFrame:
+def descriptors_batch(library_root: str, source: str, feature_key: str) -> pd.DataFrame:
     library = Library(library_root)
     clips = library.clips()
-    return library_descriptors(
-        library, clips[clips["source"] == source], IngestConfig().feature_key()
-    )
+    return library_descriptors(library, clips[clips["source"] == source], feature_key)
 
 
 @task(name="tag-caption-split", cache_policy=NO_CACHE)
@@ -32,16 +32,22 @@ def finish(library_root: str, descriptors: pd.DataFrame, config: AnnotateConfig)
 
 @flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def annotate(library: str = "library", config: AnnotateConfig | None = None) -> AnnotateReport:
-    """Tag, caption and split every clip of the library at `library`."""
+    """Tag, caption and split every clip of the library at `library`.
+
+    config: None for the configuration the library recorded at its last annotation (the
+    defaults before the first).
+    """
     started = time.perf_counter()
     lib = Library(library)
-    config = config or AnnotateConfig()
     with lib.lock():  # the catalogue must not change between measuring and writing
+        config = config or recorded_config(lib)
+        feature_key = recorded_feature_key(lib)
         clips = lib.clips()
         sources = sorted(clips["source"].unique()) if len(clips) else []
-        batches = [descriptors_batch.submit(str(lib.root), s) for s in sources]
+        batches = [descriptors_batch.submit(str(lib.root), s, feature_key) for s in sources]
         frames = [b.result() for b in batches]
         descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         report = finish(str(lib.root), descriptors, config)
+        record_config(lib, config)
     report.seconds = time.perf_counter() - started
     return report

@@ -3,6 +3,8 @@
 A task's result is cached under the library's uid, the item's content hash and the
 configuration, so a crashed run resumes where it stopped; a cached result whose arrays have
 gone from the library is recomputed. Items already committed unchanged are not even submitted.
+Without a configuration the library's recorded one is used; a different one re-cuts the whole
+library (see `ingest.recut_items`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from dancesearch.ingest import (
     ItemResult,
     Summary,
     commit,
+    cut_change,
     input_hash,
     plan,
     process_item,
+    recorded_config,
+    recut_items,
     summarise,
     unchanged_items,
 )
@@ -57,13 +62,20 @@ def ingest(
     config: IngestConfig | None = None,
     progress: bool = True,
 ) -> Summary:
-    """Ingest every readable item under `path` into the library at `library`."""
+    """Ingest every readable item under `path` into the library at `library`.
+
+    config: None for the library's recorded configuration (the defaults for a new library).
+    """
     started = time.perf_counter()
-    config = config or IngestConfig()
     items, skipped_roots = plan(Path(path).resolve(), fmt)
     lib = Library(library, create=True)
     hashes = {str(item): input_hash(item, f) for item, f in items}
     with lib.lock():
+        config = config or recorded_config(lib)
+        recut = cut_change(lib, config)
+        others = recut_items(lib, config, items)
+        hashes |= {str(item): input_hash(item, f) for item, f in others}
+        items += others
         unchanged = unchanged_items(lib, hashes, config)
         todo = [(str(item), f) for item, f in items if str(item) not in unchanged]
         futures = {
@@ -92,5 +104,6 @@ def ingest(
             results.append(result)
         commit(lib, results, config)
     summary = summarise(results, len(unchanged), skipped_roots)
+    summary.recut = recut
     summary.seconds = time.perf_counter() - started
     return summary

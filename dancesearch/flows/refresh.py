@@ -1,8 +1,10 @@
 """The `refresh` flow and its scheduled deployment: re-ingest folders, then re-annotate.
 
 Ingest recomputes only what changed, so a nightly refresh of a growing mocap library costs
-little when nothing is new. `dancesearch schedule` serves it with Prefect (embedded, or the
-server named by PREFECT_API_URL).
+little when nothing is new. Both steps use the configuration the library recorded (its clip
+windows and features, its annotation seed, expert files and rewriter), never defaults.
+`dancesearch schedule` serves it with Prefect (embedded, or the server named by
+PREFECT_API_URL).
 """
 
 from __future__ import annotations
@@ -11,26 +13,16 @@ from typing import Any
 
 from prefect import flow, serve
 
-from dancesearch.annotate.pipeline import AnnotateConfig
-from dancesearch.clips import ClipConfig
 from dancesearch.flows.annotate import annotate
 from dancesearch.flows.ingest import ingest
-from dancesearch.ingest import IngestConfig
 
 
 @flow(name="refresh")
-def refresh(
-    paths: list[str],
-    library: str = "library",
-    window_s: float = 12.0,
-    stride_s: float = 12.0,
-    min_clip_s: float = 2.0,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Ingest every path into the library (unchanged items are skipped), then annotate it."""
-    config = IngestConfig(clips=ClipConfig(window_s=window_s, stride_s=stride_s, min_s=min_clip_s))
-    summaries = [ingest(p, library=library, config=config, progress=False) for p in paths]
-    report = annotate(library, AnnotateConfig(seed=seed))
+def refresh(paths: list[str], library: str = "library") -> dict[str, Any]:
+    """Ingest every path into the library (unchanged items are skipped), then annotate it,
+    both as the library recorded (defaults for a new library)."""
+    summaries = [ingest(p, library=library, progress=False) for p in paths]
+    report = annotate(library)
     return {
         "new_clips": sum(s.clips for s in summaries),
         "skipped": [item for s in summaries for item, _ in s.skipped],

@@ -1,7 +1,8 @@
 """The clip library on disk: catalogue tables (Parquet) and per-sequence arrays.
 
 Layout of a library folder:
-    library.json                 identity (uid) and format version
+    library.json                 identity (uid), format version, and how the library was built:
+                                 "ingest" and "annotate" configurations, which later runs reuse
     items.parquet                one row per ingested input item: hash, status, reason
     sequences.parquet            one row per sequence: labels, provenance, music sync
     clips.parquet                one row per clip (the catalogue)
@@ -74,6 +75,11 @@ def _atomic_write(path: Path, write: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def is_library(root: str | Path) -> bool:
+    """True when root is a library folder (it has a library.json)."""
+    return (Path(root) / "library.json").is_file()
+
+
 class Library:
     """A clip library folder. Creating one on an empty or missing folder initialises it."""
 
@@ -92,16 +98,33 @@ class Library:
                 )
             info = {"uid": uuid.uuid4().hex, "version": VERSION}
             _atomic_write(meta, lambda p: p.write_text(json.dumps(info)))
-        try:
-            self.info = json.loads(meta.read_text())
-        except json.JSONDecodeError as e:
-            raise LibraryError(f"{meta}: corrupt ({e})") from None
+        self.info = self._read_info()
         if self.info.get("version") != VERSION:
             raise LibraryError(f"{meta}: library format {self.info.get('version')}, need {VERSION}")
+
+    def _read_info(self) -> dict[str, Any]:
+        meta = self.root / "library.json"
+        try:
+            return dict(json.loads(meta.read_text()))
+        except json.JSONDecodeError as e:
+            raise LibraryError(f"{meta}: corrupt ({e})") from None
 
     @property
     def uid(self) -> str:
         return str(self.info["uid"])
+
+    def recorded(self, section: str) -> dict[str, Any]:
+        """How the library was built, as library.json records it under section ("ingest",
+        "annotate"); {} when nothing is recorded yet. Read afresh: another writer may have
+        recorded since this object was made."""
+        return dict(self._read_info().get(section) or {})
+
+    def record(self, section: str, data: dict[str, Any]) -> None:
+        """Record data under section of library.json (atomically; call under the lock)."""
+        info = {**self._read_info(), section: data}
+        text = json.dumps(info, indent=2, sort_keys=True)
+        _atomic_write(self.root / "library.json", lambda p: p.write_text(text))
+        self.info = info
 
     @contextmanager
     def lock(self, wait_s: float | None = None) -> Iterator[None]:

@@ -1,23 +1,19 @@
 """Measured descriptors of a clip's motion and music: the numbers the tagger's rules test.
 
 Pure functions over arrays (motion: (T, 22, 3) metres, Y up, floor at y = 0; music: (T, 35) at
-the motion frame rate), and the loop that measures every clip of a library.
+the motion frame rate); the annotate pipeline feeds them each clip's slice of the library.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.ndimage import maximum_filter1d, percentile_filter, uniform_filter1d
 from scipy.signal import butter, find_peaks, savgol_filter, sosfiltfilt
 
 from dancesearch.features.motion import MotionConfig
-from dancesearch.skeleton import FPS, J, heading, rotate_y
-from dancesearch.storage.library import Library
+from dancesearch.skeleton import J, heading, rotate_y
 
 MOTION_DESCRIPTORS: tuple[str, ...] = (
     "arm_raise_frac", "arm_extension_frac", "arm_isolation", "arm_wave", "arm_speed",
@@ -539,54 +535,25 @@ def beat_alignment(joints: np.ndarray, fps: float, beats_s: np.ndarray) -> float
     return float(near_beat(accent_t).mean() / chance)
 
 
-# --------------------------------------------------------------------------- library
-def _descriptors_of(
-    seq_joints: np.ndarray, seq_features: Mapping[str, np.ndarray] | None, clip: Mapping[Any, Any]
-) -> dict[str, float | str]:
-    """Descriptors of a clip from its whole sequence's arrays (30 FPS, as stored)."""
-    start, n = int(clip["start_frame"]), int(clip["n_frames"])
-    joints = seq_joints[start : start + n]
-    out: dict[str, float | str] = dict(motion_descriptors(joints, FPS))
-    if seq_features is not None and clip.get("has_music") and "music" in seq_features:
-        music = seq_features["music"][start : start + n]
-        beats = np.asarray(seq_features.get("beats", np.zeros(0))) - start / FPS  # clip time
-        out.update(music_descriptors(music, beats, _float(clip.get("bpm")), FPS))
-        out["beat_alignment"] = beat_alignment(joints, FPS, beats)
-    return out
-
-
-def _float(x: Any) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
+# --------------------------------------------------------------------------- one clip
 def clip_descriptors(
-    library: Library, clip: Mapping[str, Any], feature_key: str
+    joints: np.ndarray,
+    fps: float,
+    music: np.ndarray | None = None,
+    beats_s: np.ndarray | None = None,
+    bpm: float = float("nan"),
 ) -> dict[str, float | str]:
-    """Motion descriptors of a catalogue clip, plus music descriptors and beat_alignment when
-    the clip has music. clip: a clips.parquet row (seq_id, start_frame, n_frames, has_music,
-    bpm); feature_key names the feature store holding the music and beats."""
-    seq_id = str(clip["seq_id"])
-    features = library.load_features(seq_id, feature_key) if clip.get("has_music") else None
-    return _descriptors_of(library.load_motion(seq_id), features, clip)
+    """Every descriptor of one clip: MOTION_DESCRIPTORS, then MUSIC_DESCRIPTORS (NaN when the
+    clip has no music).
 
-
-def library_descriptors(library: Library, clips: pd.DataFrame, feature_key: str) -> pd.DataFrame:
-    """One row per clip (column clip_id, then the descriptors; music ones NaN without music).
-
-    Each sequence's arrays are loaded once, however many clips it has.
+    joints: (T, 22, 3) metres, Y up, at fps; music: (T, 35) features of the same frames, or None
+    for a silent clip; beats_s: (B,) beat times in seconds from the clip's first frame; bpm: the
+    clip's tempo, beats per minute.
     """
-    rows: dict[str, dict[str, float | str]] = {}
-    for seq_id, group in clips.groupby("seq_id", sort=False):
-        joints = library.load_motion(str(seq_id))
-        features = (
-            library.load_features(str(seq_id), feature_key) if group["has_music"].any() else None
-        )
-        for clip in group.to_dict("records"):
-            rows[str(clip["clip_id"])] = _descriptors_of(joints, features, clip)
-    columns = [*MOTION_DESCRIPTORS, *MUSIC_DESCRIPTORS]
-    frame = pd.DataFrame([rows[str(c)] for c in clips["clip_id"]], columns=columns)
-    frame.insert(0, "clip_id", clips["clip_id"].astype(str).to_numpy())
-    return frame
+    out: dict[str, float | str] = dict(motion_descriptors(joints, fps))
+    out.update({name: float("nan") for name in MUSIC_DESCRIPTORS})
+    if music is not None:
+        beats = np.zeros(0) if beats_s is None else np.asarray(beats_s, dtype=np.float64)
+        out.update(music_descriptors(music, beats, bpm, fps))
+        out["beat_alignment"] = beat_alignment(joints, fps, beats)
+    return out

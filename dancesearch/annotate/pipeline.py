@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dancesearch.annotate import captions as cap
 from dancesearch.annotate import choreo, expert, splits, tagger
-from dancesearch.annotate.descriptors import library_descriptors
+from dancesearch.annotate.descriptors import MOTION_DESCRIPTORS, MUSIC_DESCRIPTORS, clip_descriptors
+from dancesearch.annotate.labels import label_captions
 from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
 from dancesearch.ingest import recorded_feature_key
+from dancesearch.skeleton import FPS
 from dancesearch.storage import schema
 from dancesearch.storage.library import Library
 
@@ -64,14 +67,40 @@ def subject_of(labels: dict[str, str]) -> str:
     return {"walk": "walk", "run": "run", "dash": "sprint"}.get(content.split("-")[0], "movement")
 
 
-def label_captions(labels: dict[str, str]) -> list[cap.Caption]:
-    """Captions from a source's own human labels (Bandai content x style)."""
-    content, style = labels.get("content"), labels.get("style")
-    if not content:
-        return []
-    what = content.replace("-", " ")
-    text = f"a {what}" if style in (None, "normal") else f"a {what} in a {style} style"
-    return [cap.Caption(text.replace("a a", "an a"), "label", "human", ())]
+def _float(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def library_descriptors(library: Library, clips: pd.DataFrame, feature_key: str) -> pd.DataFrame:
+    """One row per clip (column clip_id, then the descriptors; music ones NaN without music).
+
+    clips: catalogue rows (seq_id, start_frame, n_frames, has_music, bpm); feature_key names the
+    feature store holding the music and beats. Each sequence's arrays are loaded once, however
+    many clips it has; a clip's beats are moved to its own time.
+    """
+    rows: dict[str, dict[str, float | str]] = {}
+    for seq_id, group in clips.groupby("seq_id", sort=False):
+        joints = library.load_motion(str(seq_id))
+        features = (
+            library.load_features(str(seq_id), feature_key) if group["has_music"].any() else {}
+        )
+        for clip in group.to_dict("records"):
+            start, n = int(clip["start_frame"]), int(clip["n_frames"])
+            music = features.get("music") if clip["has_music"] else None
+            rows[str(clip["clip_id"])] = clip_descriptors(
+                joints[start : start + n],
+                FPS,
+                music=None if music is None else music[start : start + n],
+                beats_s=np.asarray(features.get("beats", np.zeros(0))) - start / FPS,
+                bpm=_float(clip.get("bpm")),
+            )
+    columns = [*MOTION_DESCRIPTORS, *MUSIC_DESCRIPTORS]
+    frame = pd.DataFrame([rows[str(c)] for c in clips["clip_id"]], columns=columns)
+    frame.insert(0, "clip_id", clips["clip_id"].astype(str).to_numpy())
+    return frame
 
 
 def tag_clips(
@@ -115,7 +144,8 @@ def caption_clips(
             rejected += len(bad)
             warnings += [f"{clip['clip_id']}: rewrite rejected: {b}" for b in bad[:1]]
         human = cap.human_captions(json.loads(clip["descriptions"]))
-        for c in written + human + label_captions(labels):
+        genre = clip["genre"] if isinstance(clip["genre"], str) else None
+        for c in written + human + label_captions(labels, genre):
             rows.append(schema.caption_row(clip["clip_id"], c.text, c.type, c.source, c.tags))
     return pd.DataFrame(rows), rejected, warnings
 

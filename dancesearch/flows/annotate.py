@@ -11,8 +11,12 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dancesearch.annotate.descriptors import library_descriptors
-from dancesearch.annotate.pipeline import AnnotateConfig, AnnotateReport, annotate_library
+from dancesearch.annotate.pipeline import (
+    AnnotateConfig,
+    AnnotateReport,
+    annotate_library,
+    library_descriptors,
+)
 from dancesearch.annotate.recorded import record_config, recorded_config
 from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library

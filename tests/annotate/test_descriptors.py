@@ -14,10 +14,10 @@ from dancesearch.annotate.descriptors import (
     MUSIC_DESCRIPTORS,
     beat_alignment,
     clip_descriptors,
-    library_descriptors,
     motion_descriptors,
     music_descriptors,
 )
+from dancesearch.annotate.pipeline import library_descriptors
 from dancesearch.annotate.tagger import _leaves
 from dancesearch.annotate.taxonomy import load_taxonomy
 from dancesearch.features.music import MUSIC_FEATURE_NAMES
@@ -219,7 +219,7 @@ def test_library_clips(tmp_path: Path) -> None:
     assert walk_row["direction"] == "forward" and spin_row["spin_count"] >= 2
     assert jump_row["jump_count"] >= 2 and math.isnan(jump_row["bpm"])
     # the second clip's beats are shifted to its own start
-    one = clip_descriptors(lib, clips.iloc[1].to_dict(), "k")
+    one = clip_descriptors(joints[120:240], FPS, music[120:240], beats - 4.0, 120.0)
     assert one["onset_density"] == pytest.approx(8 / 4.0)
     assert one == pytest.approx({k: v for k, v in spin_row.items() if k != "clip_id"}, nan_ok=True)
 

@@ -50,6 +50,6 @@ def test_genre_labels_map_to_tags_and_unknown_tags_are_config_errors():
 
 def test_a_broken_taxonomy_file_names_itself(tmp_path):
     bad = tmp_path / "taxonomy.toml"
-    bad.write_text(DEFAULT_PATH.read_text().replace('version = "1.0"', "version = "))
+    bad.write_text(DEFAULT_PATH.read_text().replace('version = "2.0"', "version = "))
     with pytest.raises(ConfigError, match="taxonomy.toml: cannot read taxonomy"):
         load_taxonomy(bad)

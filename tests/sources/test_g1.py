@@ -110,7 +110,7 @@ def test_real_dance_clip_is_an_upright_robot_at_30_fps() -> None:
     assert 0.7 < height[:, J["pelvis"]].mean() < 0.85
     assert height[:, J["left_foot"]].mean() < 0.1
     assert seq.genre is None and seq.music_path is None
-    assert seq.labels == {"category": "dance", "style": "Salsa"}
+    assert seq.labels == {"category": "dance", "style": "Salsa", "title": "J_Dance2_Salsa"}
     assert seq.performer == "Jasmine Coro"
     assert seq.licence == "CC BY 4.0" and seq.credit.startswith(
         'Motion: "G1 Moves" by Mitch Chaiet'
@@ -121,5 +121,5 @@ def test_real_dance_clip_is_an_upright_robot_at_30_fps() -> None:
 def test_real_karate_clip_labels() -> None:
     (seq,) = g1.read(G1 / "M_ShortMove14.npz")
     assert seq.n_frames == 196  # 392 frames at 60 fps
-    assert seq.labels == {"category": "karate", "style": "Light Punch"}
+    assert seq.labels == {"category": "karate", "style": "Light Punch", "title": "M_ShortMove14"}
     assert seq.performer == "Mike Gassaway"

@@ -84,10 +84,13 @@ def configure(
     min_s: float | None = None,
 ) -> IngestConfig:
     """The library's recorded configuration (defaults for a new library), with the clip
-    values that are given replacing the recorded ones."""
+    values that are given replacing the recorded ones. A window given without a stride
+    strides by the window (back-to-back clips, as the defaults are), never leaving gaps."""
     fresh = not is_library(library_root)
     recorded = IngestConfig() if fresh else recorded_config(Library(library_root))
     clips = recorded.clips
+    if stride_s is None and window_s is not None:
+        stride_s = window_s
     return IngestConfig(
         clips=ClipConfig(
             window_s=clips.window_s if window_s is None else window_s,

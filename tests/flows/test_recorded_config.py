@@ -55,7 +55,10 @@ def test_configs_are_recorded_and_read_back_without_a_flow(tmp_path):
     lib = Library(tmp_path / "lib", create=True)
     assert recorded_ingest(lib) == IngestConfig() and recorded_config(lib) == AnnotateConfig()
     lib.record("ingest", config.record())
-    assert configure(lib.root, window_s=8) == IngestConfig(clips=ClipConfig(8, 3, 1))
+    assert configure(lib.root, min_s=2) == IngestConfig(clips=ClipConfig(6, 3, 2))
+    # a window alone strides by itself: no gaps between clips
+    assert configure(lib.root, window_s=8) == IngestConfig(clips=ClipConfig(8, 8, 1))
+    assert configure(lib.root, window_s=8, stride_s=4) == IngestConfig(clips=ClipConfig(8, 4, 1))
     expert = tmp_path / "experts.csv"
     annotate = AnnotateConfig(seed=7, expert_files=(expert,), rewriter="my.module:rewrite")
     lib.record("annotate", config_record(annotate))

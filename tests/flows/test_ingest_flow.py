@@ -1,4 +1,7 @@
-"""The ingest flow end to end on real m2d dances: library contents, idempotence, bad items."""
+"""The ingest flow end to end on real m2d dances: library contents, idempotence, bad items.
+
+The module's library is read-only; a test that ingests again does so into its own copy.
+"""
 
 import json
 import shutil
@@ -12,6 +15,7 @@ from dancesearch.clips import ClipConfig
 from dancesearch.flows.ingest import ingest
 from dancesearch.ingest import IngestConfig
 from dancesearch.storage.library import Library
+from tests.fixtures.library_fixtures import copy_library, snapshot
 
 DANCES = ("DANCE_C_8", "DANCE_W_24")  # 50.8 s and 38.8 s: short, to keep the suite fast
 
@@ -35,7 +39,9 @@ def ingested(data, tmp_path_factory):
     song = (short / "audio.mp3").read_bytes()
     (short / "audio.mp3").write_bytes(song[: len(song) * 3 // 10])
     summary = ingest(str(src), fmt="m2d", library=str(tmp / "lib"), progress=False)
-    return src, tmp / "lib", summary
+    before = snapshot(tmp / "lib")
+    yield src, tmp / "lib", summary
+    assert snapshot(tmp / "lib") == before, "a test changed the module's library"
 
 
 def test_library_holds_clips_with_aligned_music_and_motion(ingested):
@@ -68,7 +74,8 @@ def test_bad_items_are_skipped_with_their_reasons_and_the_rest_survive(ingested)
 
 
 def test_rerun_is_idempotent_and_recomputes_only_what_changed(ingested, tmp_path):
-    src, lib_root, _ = ingested
+    src, original, _ = ingested
+    lib_root = copy_library(original, tmp_path / "lib")
     before = Library(lib_root).clips().sort_values("clip_id").reset_index(drop=True)
     again = ingest(str(src), fmt="m2d", library=str(lib_root), progress=False)
     assert again.unchanged == 2 and again.clips == 0  # only the still-broken items are retried
@@ -76,8 +83,9 @@ def test_rerun_is_idempotent_and_recomputes_only_what_changed(ingested, tmp_path
     pd.testing.assert_frame_equal(before, after)
 
 
-def test_other_windows_give_a_new_clip_set_not_a_mixed_one(ingested):
-    src, lib_root, _ = ingested
+def test_other_windows_give_a_new_clip_set_not_a_mixed_one(ingested, tmp_path):
+    src, original, _ = ingested
+    lib_root = copy_library(original, tmp_path / "lib")
     lib = Library(lib_root)
     config = IngestConfig(clips=ClipConfig(window_s=12, stride_s=6))
     summary = ingest(str(src), fmt="m2d", library=str(lib_root), config=config, progress=False)

@@ -1,13 +1,16 @@
-import subprocess
-import sys
+import errno
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from dancesearch.errors import LibraryError
+from dancesearch.storage import library as library_module
 from dancesearch.storage.library import Library, array_key
+from tests.fixtures.library_fixtures import hold_lock
 
 
 def test_a_folder_becomes_a_library_only_when_asked(tmp_path):
@@ -21,23 +24,9 @@ def test_a_folder_becomes_a_library_only_when_asked(tmp_path):
         Library(tmp_path / "other", create=True)
 
 
-def _hold_lock(root, seconds):
-    """Another process that takes the library's lock and keeps it for `seconds`."""
-    code = (
-        "import sys, time; from dancesearch.storage.library import Library\n"
-        "with Library(sys.argv[1]).lock():\n"
-        "    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(root), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-    return proc
-
-
 def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path, capsys):
     lib = Library(tmp_path, create=True)
-    holder = _hold_lock(tmp_path, 30)
+    holder = hold_lock(tmp_path, 30)
     try:
         started = time.monotonic()
         held = rf"another process \(pid {holder.pid}\)"
@@ -54,7 +43,7 @@ def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path, capsys):
 
 def test_a_waiting_writer_proceeds_when_the_holder_finishes(tmp_path):
     lib = Library(tmp_path, create=True)
-    holder = _hold_lock(tmp_path, 1.0)
+    holder = hold_lock(tmp_path, 1.0)
     started = time.monotonic()
     with lib.lock(wait_s=20):
         assert time.monotonic() - started >= 0.5  # we got it only once the holder let go
@@ -83,3 +72,53 @@ def test_arrays_and_tables_round_trip_without_leftovers(tmp_path):
 
 def test_array_keys_are_safe_and_distinct():
     assert "/" not in array_key("cmu/60_05") and array_key("a/b") != array_key("a_b")
+
+
+def _fail_half_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every library write stop half-way through its file, as a full disk would."""
+    real = library_module._atomic_write
+
+    def write_half(path: Path, write: Callable[[Path], None]) -> None:
+        def half(target: Path) -> None:
+            write(target)
+            data = Path(target).read_bytes()
+            Path(target).write_bytes(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        real(path, half)
+
+    monkeypatch.setattr(library_module, "_atomic_write", write_half)
+
+
+OLD, NEW = np.zeros((4, 22, 3), np.float32), np.ones((4, 22, 3), np.float32)
+WRITES = {  # name: (write value, read back)
+    "table": (
+        lambda lib, v: lib.write_table("clips", pd.DataFrame({"clip_id": [f"a@{v[0, 0, 0]}"]})),
+        lambda lib: lib.table("clips")["clip_id"].tolist(),
+    ),
+    "json": (
+        lambda lib, v: lib.write_json("annotation", {"seed": float(v[0, 0, 0])}),
+        lambda lib: lib.read_json("annotation"),
+    ),
+    "motion": (lambda lib, v: lib.save_motion("s", v), lambda lib: lib.load_motion("s").tolist()),
+    "features": (
+        lambda lib, v: lib.save_features("s", "k", motion=v[:, :, 0]),
+        lambda lib: lib.load_features("s", "k")["motion"].tolist(),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", WRITES)
+def test_a_write_failing_half_way_keeps_the_old_file_intact(tmp_path, monkeypatch, kind):
+    write, read = WRITES[kind]
+    lib = Library(tmp_path, create=True)
+    write(lib, OLD)
+    old = read(lib)
+    with monkeypatch.context() as m:
+        _fail_half_way(m)
+        with pytest.raises(OSError, match="No space left"):
+            write(lib, NEW)
+    assert read(Library(tmp_path)) == old  # still there, still readable
+    assert not list(tmp_path.rglob("*.tmp"))
+    write(lib, NEW)  # and the next write goes through
+    assert read(lib) != old

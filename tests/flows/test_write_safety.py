@@ -50,37 +50,24 @@ def assert_same_tables(root: Path, expected: dict[str, pd.DataFrame]) -> None:
 # ------------------------------------------------------------------------------ the lock
 
 
-def test_ingest_waits_then_fails_and_writes_nothing_while_another_process_writes(
+def test_ingest_and_annotate_wait_then_fail_and_write_nothing_while_another_process_writes(
     synthetic, tmp_path, capsys
 ) -> None:
-    root = tmp_path / "lib"
-    Library(root, create=True)
+    root = copy_library(synthetic.library, tmp_path / "lib")
+    shutil.rmtree(root / "annotations")  # work for both flows: annotations to write and
+    Library(root).motion_path("finedance/002").unlink()  # a sequence to ingest again
     before = snapshot(root)
     holder = hold_lock(root, 60)
     try:
         with pytest.raises(LibraryError, match=rf"another process \(pid {holder.pid}\)"):
             ingest(str(synthetic.data), library=str(root), progress=False)
-    finally:
-        holder.kill()
-        holder.wait()
-    assert "waiting for" in capsys.readouterr().err
-    assert snapshot(root) == before  # no table, no array
-
-
-def test_annotate_fails_and_writes_nothing_while_another_process_writes(
-    synthetic, tmp_path
-) -> None:
-    root = copy_library(synthetic.library, tmp_path / "lib")
-    shutil.rmtree(root / "annotations")  # not annotated yet: a run would write them all
-    before = snapshot(root)
-    holder = hold_lock(root, 60)
-    try:
-        with pytest.raises(LibraryError, match="is writing to this library"):
+        with pytest.raises(LibraryError, match=rf"another process \(pid {holder.pid}\)"):
             annotate(library=str(root))
     finally:
         holder.kill()
         holder.wait()
-    assert snapshot(root) == before
+    assert "waiting for" in capsys.readouterr().err
+    assert snapshot(root) == before  # no table, no array, no annotation
 
 
 # -------------------------------------------------------------- interrupted writes

@@ -13,9 +13,8 @@ from scipy.spatial.transform import Rotation
 from dancesearch.errors import SourceError
 from dancesearch.skeleton import J, bone_lengths
 from dancesearch.sources import aistpp, smpl
+from tests.fixtures.shared_data import DATA as SHARED
 from tests.fixtures.smpl_fixtures import REST_JOINTS, write_aistpp, write_rest_joints
-
-SHARED = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

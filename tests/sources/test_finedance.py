@@ -10,9 +10,8 @@ from scipy.spatial.transform import Rotation
 
 from dancesearch.errors import SourceError
 from dancesearch.sources import finedance, smpl
+from tests.fixtures.shared_data import DATA as SHARED
 from tests.fixtures.smpl_fixtures import REST_JOINTS, write_finedance
-
-SHARED = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,9 @@ import pytest
 from dancesearch.errors import SourceError
 from dancesearch.skeleton import JOINTS, J
 from dancesearch.sources import g1
+from tests.fixtures.shared_data import DATA as SHARED
 
-G1 = Path(__file__).parents[2].parent / "shared" / "data" / "g1"
+G1 = SHARED / "g1"
 needs_g1 = pytest.mark.skipif(not (G1 / "labels.csv").is_file(), reason=f"shared data absent: {G1}")
 
 # the 30 link names in body_names order (the file format, from the data README)

@@ -15,9 +15,8 @@ from scipy.spatial.transform import Rotation
 from dancesearch.errors import SourceError
 from dancesearch.skeleton import z_up_to_y_up
 from dancesearch.sources import manifest, smpl
+from tests.fixtures.shared_data import DATA as SHARED
 from tests.fixtures.smpl_fixtures import REST_JOINTS, smooth_motion, write_rest_joints, write_wav
-
-SHARED = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ MOTION_DESCRIPTORS: tuple[str, ...] = (
     "arm_raise_frac", "arm_extension_frac", "arm_isolation", "arm_wave", "arm_speed",
     "hold_frac", "step_rate", "kick_count", "jump_count", "spin_count", "footwork", "sway",
     "twist", "bend_frac", "contraction", "sharpness", "spread_m", "root_speed", "yaw_rate",
-    "height_range_m", "direction", "joint_speed", "body_speed",
+    "height_range_m", "direction", "joint_speed", "body_speed", "hand_wave_s",
 )  # fmt: skip
 # Measured only for clips with music (NaN otherwise); beat_alignment also needs the motion.
 MUSIC_DESCRIPTORS: tuple[str, ...] = (
@@ -32,6 +32,8 @@ SMOOTH_S = 0.2  # Savitzky-Golay window: removes capture jitter, keeps 4 Hz danc
 # (G1) carries 3 % of its velocity power above 6 Hz, against under 1 % for human capture, and
 # read as sharp in 79 % of its clips; below 4 Hz the rigs agree (G1 56 %, Bandai 58 %).
 SHARPNESS_CUTOFF_HZ = 4.0
+# A hand wave: the raised forearm swings side to side 1-4 times a second, steadily.
+WAVE_HZ = (1.0, 4.0)
 TRAVEL_WINDOW_S = 1.0  # travel and turning are net changes over this window (see _windowed)
 _CONTACT = MotionConfig()  # the foot-contact heights and speed of the motion features
 
@@ -130,6 +132,11 @@ def motion_descriptors(joints: np.ndarray, fps: float) -> dict[str, float | str]
       arm_isolation    mean elbow+wrist speed / (mean pelvis+knee+ankle speed + 0.1 m/s); the
                        0.1 m/s floor keeps tracking jitter of still legs from dividing
       arm_wave         m, RMS of the 0.5-4 Hz band of wrist-minus-shoulder height (larger arm)
+      hand_wave_s      s, longest total time one arm waves: its forearm upright (wrist above
+                       the elbow by half a forearm or more) for >= 1 s, leaving out 0.3 s at
+                       either end (raising and lowering), while the wrist swings side to side
+                       about the elbow periodically (autocorrelation >= 0.4 at a period of
+                       0.25-1 s) by >= 3 % of a forearm (RMS, 1-4 Hz band)
       arm_speed        m/s, mean elbow and wrist speed
       hold_frac        fraction of frames in which, for both arms, the elbow is up (upper arm
                        >= 60 degrees from hanging), the wrist is from 0.5 arm lengths below
@@ -184,6 +191,7 @@ def motion_descriptors(joints: np.ndarray, fps: float) -> dict[str, float | str]
         "arm_extension_frac": _arm_extension_frac(p),
         "arm_isolation": float(speed[:, _ARMS].mean() / (speed[:, _LOWER].mean() + 0.1)),
         "arm_wave": _arm_wave(p, fps),
+        "hand_wave_s": _hand_wave_s(p, yaw, fps),
         "arm_speed": float(speed[:, _ARMS].mean()),
         "hold_frac": _hold_frac(p, fps),
         "step_rate": _step_count(p, speed, fps) / (len(p) / fps),
@@ -236,6 +244,38 @@ def _arm_wave(p: np.ndarray, fps: float) -> float:
     return float(rms.max())
 
 
+def _chest_yaw(p: np.ndarray) -> np.ndarray:
+    """(T,) unwrapped yaw of the shoulder line: the frame a held or waving arm moves in."""
+    shoulders = p[:, J["left_shoulder"]] - p[:, J["right_shoulder"]]
+    return np.unwrap(np.arctan2(-shoulders[:, 2], shoulders[:, 0]))
+
+
+def _hand_wave_s(p: np.ndarray, yaw: np.ndarray, fps: float) -> float:
+    if len(p) < fps:
+        return 0.0
+    sos = butter(2, WAVE_HZ, btype="bandpass", fs=fps, output="sos")
+    lags = np.arange(int(round(0.25 * fps)), int(round(1.0 * fps)) + 1)
+    best = 0.0
+    for side, _ in _SIDES:
+        fore = _body_frame(p[:, J[f"{side}_wrist"]] - p[:, J[f"{side}_elbow"]], yaw)
+        length = max(float(np.median(_norm(fore))), 1e-6)
+        lateral = sosfiltfilt(sos, fore[:, 0] / length, padlen=min(15, len(p) - 1))
+        waving = 0.0
+        edge = int(round(0.3 * fps))  # raising and lowering the arm are not the wave
+        for a, b in _runs(fore[:, 1] >= 0.5 * length):
+            a, b = a + edge, b - edge
+            if b - a < fps:
+                continue
+            seg = lateral[a:b] - lateral[a:b].mean()
+            if seg.std() < 0.03:
+                continue
+            ac = np.correlate(seg, seg, mode="full")[len(seg) - 1 :] / (seg @ seg)
+            if ac[lags[lags < len(seg)]].max(initial=0.0) >= 0.4:
+                waving += (b - a) / fps
+        best = max(best, waving)
+    return best
+
+
 def _arm_length(p: np.ndarray, side: str) -> tuple[float, float]:
     """Median upper-arm and whole-arm (shoulder-elbow-wrist) lengths of one side, m."""
     upper = _norm(p[:, J[f"{side}_elbow"]] - p[:, J[f"{side}_shoulder"]])
@@ -255,9 +295,7 @@ def _wrist_rise(p: np.ndarray, side: str) -> np.ndarray:
 
 def _hold_frac(p: np.ndarray, fps: float) -> float:
     chest = J["spine3"]
-    shoulders = p[:, J["left_shoulder"]] - p[:, J["right_shoulder"]]
-    # The frame of a hold turns with the shoulders (and the hips twist under it).
-    chest_yaw = np.unwrap(np.arctan2(-shoulders[:, 2], shoulders[:, 0]))
+    chest_yaw = _chest_yaw(p)  # a hold turns with the shoulders (the hips twist under it)
     held = np.ones(len(p), dtype=bool)
     for side, _ in _SIDES:
         s, e, w = (J[f"{side}_{n}"] for n in ("shoulder", "elbow", "wrist"))

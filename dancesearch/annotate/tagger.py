@@ -22,9 +22,11 @@ _NUMERIC = ("above", "below", "above_pct", "below_pct")
 
 def _leaves(rule: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """The single-descriptor conditions of a rule, depth first."""
-    if "all" in rule:
-        for sub in rule["all"]:
-            yield from _leaves(sub)
+    for key in ("all", "any"):
+        if key in rule:
+            for sub in rule[key]:
+                yield from _leaves(sub)
+            return
     else:
         yield rule
 
@@ -130,13 +132,17 @@ def _number(value: Any) -> float | None:
 def _margin(rule: Mapping[str, Any], values: Mapping[str, Any], cal: Calibration) -> float | None:
     """How far past its threshold a rule holds (in library interquartile ranges), or None when
     it does not hold. `above` is inclusive and `below` strict, so bands that share a boundary
-    (tempo 100-125 and 125+) never both hold. `all`: the smallest margin of its parts; `equals`:
-    infinite (a category either matches or not)."""
+    (tempo 100-125 and 125+) never both hold. `all`: the smallest margin of its parts; `any`: the
+    largest margin of the parts that hold; `equals`: infinite (a category either matches or
+    not)."""
     if "all" in rule:
         margins = [_margin(sub, values, cal) for sub in rule["all"]]
         if any(m is None for m in margins):
             return None
         return min(m for m in margins if m is not None)
+    if "any" in rule:
+        held = [m for m in (_margin(sub, values, cal) for sub in rule["any"]) if m is not None]
+        return max(held) if held else None
     name = rule.get("descriptor")
     if name is None:
         raise ConfigError(f"rule {dict(rule)} names no descriptor")

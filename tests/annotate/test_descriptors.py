@@ -289,3 +289,23 @@ def test_sideways_is_travel_to_the_side_of_the_body() -> None:
     side = motion_descriptors(fx.walk(sideways=True), FPS)
     towards_left = motion_descriptors(fx.walk(heading=math.pi / 2), FPS)
     assert side["direction"] == "sideways" and towards_left["direction"] == "forward"
+
+
+def _waving(seconds: float = 4.0, hz: float = 2.0, swing: float = 0.35) -> np.ndarray:
+    """The right forearm held upright beside the head, swung side to side hz times a second."""
+    joints = fx.standing(seconds).astype(np.float64)
+    t = np.arange(len(joints)) / FPS
+    elbow = joints[:, fx.J["right_shoulder"]] + np.array([-0.05, 0.05, 0.05])
+    angle = swing * np.sin(2 * np.pi * hz * t)  # radians about the forward axis
+    wrist = elbow + fx.FOREARM * np.stack([-np.sin(angle), np.cos(angle), 0 * t], axis=1)
+    joints[:, fx.J["right_elbow"]], joints[:, fx.J["right_wrist"]] = elbow, wrist
+    return joints.astype(np.float32)
+
+
+def test_a_hand_wave() -> None:
+    """An upright forearm swung side to side waves; held still, or swung once, it does not."""
+    assert motion_descriptors(_waving(), FPS)["hand_wave_s"] >= 3.0
+    assert motion_descriptors(_waving(swing=0.0), FPS)["hand_wave_s"] == 0
+    assert motion_descriptors(_waving(hz=0.25), FPS)["hand_wave_s"] == 0  # too slow to be a wave
+    for other in (fx.walk(), fx.arms_only(), fx.spin()):
+        assert motion_descriptors(other, FPS)["hand_wave_s"] == 0

@@ -176,3 +176,14 @@ def test_label_tags() -> None:
     assert got.tags["genre.waltz"].source == "human" and got.tags["genre.waltz"].evidence == "Waltz"
     assert label_tags("c", "Lindy Hop", TAXONOMY).ids() == {"genre.lindy-hop"}
     assert not label_tags("c", None, TAXONOMY).ids() and not label_tags("c", " ", TAXONOMY).ids()
+
+
+def test_an_any_rule_holds_when_one_part_holds_by_its_largest_margin() -> None:
+    from dancesearch.annotate.tagger import Calibration, _margin
+
+    rule = {"any": [{"descriptor": "a", "above": 1.0}, {"descriptor": "b", "above": 5.0}]}
+    cal = Calibration("test")
+    assert _margin(rule, {"a": 0.5, "b": 4.0}, cal) is None
+    assert _margin(rule, {"a": 3.0, "b": 4.0}, cal) == pytest.approx(2.0)
+    assert _margin(rule, {"a": 3.0, "b": 9.0}, cal) == pytest.approx(4.0)
+    assert _margin(rule, {"a": float("nan"), "b": 6.0}, cal) == pytest.approx(1.0)

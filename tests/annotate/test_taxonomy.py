@@ -5,13 +5,14 @@ import pytest
 from dancesearch.annotate.taxonomy import DEFAULT_PATH, load_taxonomy
 from dancesearch.errors import ConfigError
 
-RULE_KEYS = {"descriptor", "above", "below", "above_pct", "below_pct", "equals", "all"}
+RULE_KEYS = {"descriptor", "above", "below", "above_pct", "below_pct", "equals", "all", "any"}
 
 
 def rule_descriptors(rule):
     assert set(rule) <= RULE_KEYS, rule
-    if "all" in rule:
-        return [d for sub in rule["all"] for d in rule_descriptors(sub)]
+    for key in ("all", "any"):
+        if key in rule:
+            return [d for sub in rule[key] for d in rule_descriptors(sub)]
     return [rule["descriptor"]]
 
 

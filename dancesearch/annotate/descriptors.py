@@ -128,7 +128,8 @@ def motion_descriptors(joints: np.ndarray, fps: float) -> dict[str, float | str]
       arm_raise_frac   fraction of frames with a wrist above the crown of the head, taken as
                        0.7 arm lengths above its shoulder
       arm_extension_frac  fraction of frames with an arm nearly straight (shoulder-wrist distance
-                       >= 95 % of the arm's length) and raised more than 45 degrees from hanging
+                       >= 95 % of the arm's length) and raised more than 70 degrees from hanging
+                       (about shoulder height: a walking arm swings straight up to 60 degrees)
       arm_isolation    mean elbow+wrist speed / (mean pelvis+knee+ankle speed + 0.1 m/s); the
                        0.1 m/s floor keeps tracking jitter of still legs from dividing
       arm_wave         m, RMS of the 0.5-4 Hz band of wrist-minus-shoulder height (larger arm)
@@ -220,8 +221,8 @@ def _arm_extension_frac(p: np.ndarray) -> float:
         s, e, w = (p[:, J[f"{side}_{n}"]] for n in ("shoulder", "elbow", "wrist"))
         reach = _norm(w - s)
         straight = reach >= 0.95 * (_norm(e - s) + _norm(w - e))
-        # cos of the angle from hanging straight down; raised beyond 45 degrees
-        raised = -(w - s)[:, 1] / np.maximum(reach, 1e-6) < math.cos(math.radians(45))
+        # cos of the angle from hanging straight down; raised beyond 70 degrees
+        raised = -(w - s)[:, 1] / np.maximum(reach, 1e-6) < math.cos(math.radians(70))
         extended |= straight & raised
     return float(extended.mean())
 

@@ -220,13 +220,14 @@ def markdown(result: dict[str, Any], notes: Mapping[str, str] | None = None) -> 
             f"{t['inside']:.2f} | {t['median_bpm']:.1f} | {t['over_1_3x_median']:.2f} | "
             f"{t['distinct']} | {t['source']} |"
         )
-    misses = [r for r in result["mappings"] if verdict(r) == "MISS"]
-    if misses or notes:
-        lines += ["", "## Mappings that miss, and why", ""]
-        for r in misses:
-            lines.append(f"- **{r['name']}**: {notes.get(r['name'], 'no reason recorded')}")
-            lines.append(f"  missed: {', '.join(r['missed']) or '-'}; ")
-            lines.append(f"  false positives: {', '.join(r['false_positives']) or '-'}")
+    explained = [r for r in result["mappings"] if verdict(r) == "MISS" or r["name"] in notes]
+    if explained:
+        lines += ["", "## Mappings that miss (or have too few clips), and why", ""]
+        for r in explained:
+            lines.append(f"- **{r['name']}** ({verdict(r)}): ")
+            lines.append(f"  {notes.get(r['name'], 'no reason recorded')}")
+            lines.append(f"  Missed: {', '.join(r['missed']) or '-'}.")
+            lines.append(f"  False positives: {', '.join(r['false_positives']) or '-'}.")
     return "\n".join(lines) + "\n"
 
 

@@ -54,3 +54,15 @@ def test_bad_clip_config_is_a_config_error():
         ClipConfig(window_s=0)
     with pytest.raises(ConfigError):
         ClipConfig(min_s=20)
+
+
+def test_each_clip_plays_the_music_under_its_own_frames():
+    # frame f plays music_offset + f / 30 s of the song; a clip starting at frame 360 of a take
+    # whose song starts 5.36 s in hears 17.36 s onwards
+    take = seq(30 * 30)
+    with_music = Sequence(**{**vars(take), "music_path": Path("song.wav"), "music_offset": 5.36})
+    clips, _ = segment(with_music, ClipConfig(window_s=12, stride_s=6))
+    assert [c.start_frame for c in clips] == [0, 180, 360, 540, 720]
+    for clip in clips:
+        assert clip.has_music and clip.music_path == "song.wav"
+        assert clip.music_start_s == pytest.approx(5.36 + clip.start_frame / 30)

@@ -76,7 +76,8 @@ def test_ingest_and_annotate_wait_then_fail_and_write_nothing_while_another_proc
 def test_a_table_write_failing_half_way_keeps_the_old_table(synthetic, tmp_path, monkeypatch):
     root = copy_library(synthetic.library, tmp_path / "lib")
     expected = tables(root)
-    Library(root).motion_path("finedance/002").unlink()  # work to do, then a commit
+    key = IngestConfig().feature_key()
+    Library(root).features_path("finedance/002", key).unlink()  # work to do, then a commit
     with monkeypatch.context() as m, pytest.raises(OSError, match="No space left"):
         m.setattr(pd.DataFrame, "to_parquet", half_write_then("clips.parquet", "raise"))
         ingest(str(synthetic.data), library=str(root), progress=False)
@@ -84,6 +85,7 @@ def test_a_table_write_failing_half_way_keeps_the_old_table(synthetic, tmp_path,
     again = ingest(str(synthetic.data), library=str(root), progress=False)
     assert again.skipped == []
     assert_same_tables(root, expected)
+    assert Library(root).load_features("finedance/002", key)["music"].shape[1] == 35
 
 
 KILLED_INGEST = """

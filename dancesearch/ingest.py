@@ -20,10 +20,17 @@ import numpy as np
 import pandas as pd
 
 from dancesearch import __version__
-from dancesearch.clips import ClipConfig, segment
+from dancesearch.clips import Clip, ClipConfig, segment
 from dancesearch.errors import ConfigError, DancesearchError, SourceError
 from dancesearch.features.motion import MotionConfig, motion_features
-from dancesearch.features.music import MusicConfig, load_audio, music_features, tempo_and_beats
+from dancesearch.features.music import (
+    MUSIC_FEATURE_NAMES,
+    MusicConfig,
+    load_audio,
+    music_features,
+    tempo_and_beats,
+)
+from dancesearch.features.tempo import clip_tempo
 from dancesearch.skeleton import FPS, Sequence
 from dancesearch.sources import detect, reader
 from dancesearch.storage import schema
@@ -244,11 +251,18 @@ def input_hash(item: Path, fmt: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _clip_bpm(beats: np.ndarray, start_s: float, end_s: float, fallback: float) -> float:
-    inside = beats[(beats >= start_s) & (beats < end_s)]
-    if len(inside) < 3:
-        return fallback
-    return float(60.0 / np.median(np.diff(inside)))
+_ENVELOPE = MUSIC_FEATURE_NAMES.index("onset_envelope")
+
+
+def _clip_bpm(envelope: np.ndarray, beats: np.ndarray, clip: Clip, fallback: float) -> float:
+    """The clip's tempo by `clip_tempo` over its own frames of the sequence's onset envelope
+    (T,) and beat times (B,), seconds; the song's tempo `fallback` when the clip has too few
+    beats, NaN when that is 0 too."""
+    frames = slice(clip.start_frame, clip.start_frame + clip.n_frames)
+    bpm = clip_tempo(envelope[frames], beats - clip.start_s, FPS)
+    if np.isfinite(bpm):
+        return bpm
+    return fallback if fallback > 0 else float("nan")
 
 
 def process_sequence(
@@ -275,7 +289,7 @@ def process_sequence(
     rows = [
         schema.clip_row(
             clip,
-            bpm=_clip_bpm(beats, clip.start_s, clip.start_s + clip.duration_s, bpm)
+            bpm=_clip_bpm(arrays["music"][:, _ENVELOPE], beats, clip, bpm)
             if clip.has_music
             else None,
         )

@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from dancesearch.errors import SourceError
+from dancesearch.features.tempo import clip_tempo
 from dancesearch.skeleton import FPS
 
 # Bump when the features computed from the same config change, so stored features are redone.
@@ -130,30 +131,18 @@ def _onset_and_beats(
     return envelope, float(np.atleast_1d(tempo)[0]), np.asarray(beats, dtype=int)
 
 
-def _refine_bpm(bpm: float, beat_times: np.ndarray) -> float:
-    """Sub-frame tempo from the tracked beats.
-
-    librosa's estimate is a tempogram lag, so at 30 frames/s it jumps in steps of 3-4 BPM near
-    90 BPM (lag 20 = 90, lag 21 = 85.7). Averaging the beat intervals that agree with it
-    (within 20 %) recovers the tempo in between; skipped or doubled beats are left out.
-    """
-    if bpm <= 0 or len(beat_times) < 4:
-        return bpm
-    intervals = np.diff(beat_times)
-    period = 60.0 / bpm
-    near = intervals[np.abs(intervals - period) < 0.2 * period]
-    return 60.0 / float(near.mean()) if len(near) >= 3 else bpm
-
-
 def tempo_and_beats(y: np.ndarray, config: MusicConfig = DEFAULT_MUSIC) -> tuple[float, np.ndarray]:
     """Tempo and beat positions of mono samples y (N,) at config.sr.
 
-    Returns (bpm, beat_times): beats per minute (0.0 when no beat is found, e.g. silence) and
-    (B,) float64 beat times in seconds from the start of y, on the feature frame grid.
+    Returns (bpm, beat_times): beats per minute by `tempo.clip_tempo` over the whole of y
+    (off the frame grid, its metrical level chosen from the onset envelope; 0.0 when there
+    is none, e.g. silence or fewer than 4 beats) and (B,) float64 beat times in seconds
+    from the start of y, on the feature frame grid.
     """
-    _, bpm, beats = _onset_and_beats(_log_mel_and_power(y, config)[0], config)
+    envelope, _, beats = _onset_and_beats(_log_mel_and_power(y, config)[0], config)
     beat_times = beats * (config.hop / config.sr)
-    return _refine_bpm(bpm, beat_times), beat_times
+    bpm = clip_tempo(envelope, beat_times, config.sr / config.hop)
+    return (bpm if np.isfinite(bpm) else 0.0), beat_times
 
 
 def music_features(

@@ -144,6 +144,8 @@ def evaluate_tempo(frame: pd.DataFrame, tempo: Mapping[str, Any]) -> dict:
     bpm = frame.loc[frame["genre"] == tempo["genre"], "bpm"].astype(float)
     lo, hi = tempo["bpm"]
     inside = bpm.between(lo, hi)
+    tol = float(tempo.get("tolerance", 0.0))
+    near = bpm.between(lo * (1 - tol), hi * (1 + tol))
     median = float(bpm.median()) if len(bpm) else float("nan")
     return {
         "genre": tempo["genre"],
@@ -151,6 +153,8 @@ def evaluate_tempo(frame: pd.DataFrame, tempo: Mapping[str, Any]) -> dict:
         "source": tempo["source"],
         "clips": len(bpm),
         "inside": float(inside.mean()) if len(bpm) else float("nan"),
+        "tolerance": tol,
+        "inside_tolerance": float(near.mean()) if len(bpm) else float("nan"),
         "median_bpm": median,
         "over_1_3x_median": float((bpm > 1.3 * median).mean()) if len(bpm) else float("nan"),
         "distinct": int(bpm.round(2).nunique()),
@@ -211,13 +215,15 @@ def markdown(result: dict[str, Any], notes: Mapping[str, str] | None = None) -> 
         )
     lines += [
         "",
-        "| dance | range (BPM) | clips | inside | median BPM | > 1.3x median | distinct | source |",
-        "|---|---|---|---|---|---|---|---|",
+        "| dance | range (BPM) | clips | inside | inside, range +-tolerance | median BPM "
+        "| > 1.3x median | distinct | source |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for t in result["tempo"]:
         lines.append(
             f"| {t['genre']} | {t['range'][0]:g}-{t['range'][1]:g} | {t['clips']} | "
-            f"{t['inside']:.2f} | {t['median_bpm']:.1f} | {t['over_1_3x_median']:.2f} | "
+            f"{t['inside']:.2f} | {t['inside_tolerance']:.2f} (+-{t['tolerance']:.0%}) | "
+            f"{t['median_bpm']:.1f} | {t['over_1_3x_median']:.2f} | "
             f"{t['distinct']} | {t['source']} |"
         )
     explained = [r for r in result["mappings"] if verdict(r) == "MISS" or r["name"] in notes]

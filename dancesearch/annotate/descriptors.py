@@ -13,6 +13,7 @@ from scipy.ndimage import maximum_filter1d, percentile_filter, uniform_filter1d
 from scipy.signal import butter, find_peaks, savgol_filter, sosfiltfilt
 
 from dancesearch.features.motion import MotionConfig
+from dancesearch.features.tempo import clip_tempo
 from dancesearch.skeleton import J, heading, rotate_y
 
 MOTION_DESCRIPTORS: tuple[str, ...] = (
@@ -492,9 +493,12 @@ def music_descriptors(
     clip cannot tell (silence, fewer than 3 beats).
 
     music: (T, 35) features at fps, columns as MUSIC_FEATURE_NAMES; beats_s: (B,) beat times in
-    seconds from the clip's first frame (beats outside the clip are ignored); bpm: the tracker's
-    tempo, beats per minute.
-      bpm            beats per minute, as given (NaN when not positive)
+    seconds from the clip's first frame (beats outside the clip are ignored); bpm: the song's
+    tempo, beats per minute, used when the clip alone cannot tell.
+      bpm            beats per minute of this clip: `features.tempo.clip_tempo` over its onset
+                     envelope and beats (off the frame grid, octave-corrected without
+                     knowing the genre); the given bpm when the clip has fewer than 4 beats;
+                     NaN when neither is positive
       beat_cv        standard deviation / mean of the inter-beat intervals
       syncopation    mean onset strength at the midpoints between beats / at the beats
       swing          mean onset strength at 2/3 of each beat interval / at 1/2 of it (the
@@ -514,7 +518,9 @@ def music_descriptors(
     beats = _clip_beats(beats_s, duration)
     envelope = music[:, _ENVELOPE]
     out = {name: nan for name in MUSIC_DESCRIPTORS if name != "beat_alignment"}
-    out["bpm"] = float(bpm) if bpm is not None and np.isfinite(bpm) and bpm > 0 else nan
+    given = float(bpm) if bpm is not None and np.isfinite(bpm) and bpm > 0 else nan
+    measured = clip_tempo(envelope, beats, fps) if len(music) else nan
+    out["bpm"] = measured if np.isfinite(measured) else given
     if len(music) == 0:
         return out
     out["onset_density"] = float((music[:, _PEAK] > 0.5).sum() / duration)

@@ -309,3 +309,13 @@ def test_a_hand_wave() -> None:
     assert motion_descriptors(_waving(hz=0.25), FPS)["hand_wave_s"] == 0  # too slow to be a wave
     for other in (fx.walk(), fx.arms_only(), fx.spin()):
         assert motion_descriptors(other, FPS)["hand_wave_s"] == 0
+
+
+def test_clip_tempo_is_measured_off_the_grid_and_falls_back_to_the_song() -> None:
+    """The clip's own beats decide its tempo (here 87.3 BPM, between two frame-grid values, and
+    whatever the song-level figure says); with too few beats the song's figure stands."""
+    beats = 0.2 + np.arange(17) * 60.0 / 87.3
+    music = music_array(12.0, beats)
+    assert music_descriptors(music, beats, 174.6, FPS)["bpm"] == pytest.approx(87.3, abs=0.5)
+    assert music_descriptors(music, beats[:3], 88.0, FPS)["bpm"] == 88.0
+    assert math.isnan(music_descriptors(music, beats[:3], 0.0, FPS)["bpm"])

@@ -3,6 +3,7 @@ back, so `refresh`, `schedule` and a plain `annotate` re-annotate as the last ru
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,21 @@ def recorded_config(library: Library) -> AnnotateConfig:
 def record_config(library: Library, config: AnnotateConfig) -> None:
     """Record config in library.json (call under the library's lock)."""
     library.record("annotate", config_record(config))
+
+
+def with_options(
+    recorded: AnnotateConfig,
+    seed: int | None = None,
+    expert_files: tuple[Path, ...] | None = None,
+    choreography: Path | None = None,
+    rewriter: str | None = None,
+) -> AnnotateConfig:
+    """The recorded configuration with the options a user gave (None: keep the recorded value;
+    expert_files=() annotates without experts)."""
+    return replace(
+        recorded,
+        seed=recorded.seed if seed is None else seed,
+        expert_files=recorded.expert_files if expert_files is None else expert_files,
+        choreography=choreography or recorded.choreography,
+        rewriter=rewriter or recorded.rewriter,
+    )

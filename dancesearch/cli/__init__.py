@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +113,10 @@ def ingest(
     "experts",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV or JSON of expert tags per clip or sequence (repeatable); they override auto tags.",
+    help="CSV or JSON of expert tags per clip or sequence (repeatable); they override auto tags "
+    "[default: the files the last annotation used].",
 )
+@click.option("--no-experts", is_flag=True, help="Annotate without the recorded expert files.")
 @click.option(
     "--seed", type=int, help="Seed of captions and split  [default: as recorded, else 0]."
 )
@@ -129,6 +130,7 @@ def ingest(
 def annotate(
     library: Path,
     experts: tuple[Path, ...],
+    no_experts: bool,
     seed: int | None,
     choreography: Path | None,
     rewriter: str | None,
@@ -139,7 +141,7 @@ def annotate(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from dancesearch.annotate import expert
     from dancesearch.annotate.pipeline import tag_frequencies
-    from dancesearch.annotate.recorded import recorded_config
+    from dancesearch.annotate.recorded import recorded_config, with_options
     from dancesearch.annotate.splits import split_table
     from dancesearch.annotate.taxonomy import load_taxonomy
     from dancesearch.flows.annotate import annotate as annotate_flow
@@ -148,14 +150,15 @@ def annotate(
     lib = Library(library)
     for f in experts:  # fail on a bad expert file before Prefect starts
         expert.load_expert(f, load_taxonomy())
-    recorded = recorded_config(lib)  # keeps the recorded seed, caption count and taxonomy
-    config = replace(
-        recorded,
-        seed=recorded.seed if seed is None else seed,
-        expert_files=experts,
+    config = with_options(
+        recorded_config(lib),
+        seed=seed,
+        expert_files=() if no_experts else experts or None,
         choreography=choreography,
         rewriter=rewriter,
     )
+    if experts and no_experts:
+        raise ConfigError("--expert and --no-experts contradict each other; give one")
     report = annotate_flow(str(lib.root), config)
     click.echo(
         f"annotated {report.clips} clips: {report.tags} tags, {report.captions} captions, "

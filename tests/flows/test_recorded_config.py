@@ -101,3 +101,15 @@ def test_refresh_and_annotate_reuse_the_record_and_a_new_window_recuts_all(tmp_p
     result = run("annotate", "--library", lib)
     assert result.exit_code == 0, result.output
     assert Library(lib).read_json("annotation")["seed"] == 7
+
+
+def test_a_plain_annotate_keeps_the_recorded_experts_and_options(tmp_path):
+    from dancesearch.annotate.recorded import with_options
+
+    experts = (tmp_path / "a.csv",)
+    recorded = AnnotateConfig(seed=7, expert_files=experts, rewriter="my.module:rewrite")
+    assert with_options(recorded) == recorded
+    other = (tmp_path / "b.csv",)
+    changed = with_options(recorded, seed=1, expert_files=other)
+    assert (changed.seed, changed.expert_files, changed.rewriter) == (1, other, recorded.rewriter)
+    assert with_options(recorded, expert_files=()).expert_files == ()  # --no-experts

@@ -183,8 +183,12 @@ def verdict(row: dict) -> str:
     return "ok" if ok else "MISS"
 
 
-def markdown(result: dict[str, Any], notes: Mapping[str, str] | None = None) -> str:
-    notes = notes or {}
+def markdown(
+    result: dict[str, Any],
+    notes: Mapping[str, str] | None = None,
+    tempo_notes: Mapping[str, str] | None = None,
+) -> str:
+    notes, tempo_notes = notes or {}, tempo_notes or {}
     lines = [
         "# Tag agreement with the sources' own labels",
         "",
@@ -226,6 +230,7 @@ def markdown(result: dict[str, Any], notes: Mapping[str, str] | None = None) -> 
             f"{t['median_bpm']:.1f} | {t['over_1_3x_median']:.2f} | "
             f"{t['distinct']} | {t['source']} |"
         )
+    lines += [""] + [f"- **{g}**: {text}" for g, text in tempo_notes.items()]
     explained = [r for r in result["mappings"] if verdict(r) == "MISS" or r["name"] in notes]
     if explained:
         lines += ["", "## Mappings that miss (or have too few clips), and why", ""]
@@ -256,11 +261,12 @@ def main() -> None:
     if not args.no_annotate:
         annotate_library(library)
     result = agreement(library)
-    notes = load_mappings().get("notes", {})
+    mappings = load_mappings()
+    text = markdown(result, mappings.get("notes"), mappings.get("tempo_notes"))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown(result, notes))
-    print(markdown(result, notes))
+    (RESULTS / f"{args.name}.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from dancesearch.cli import main
+from tests.fixtures.library_fixtures import snapshot
 
 
 def run(*args: str):
@@ -21,7 +22,9 @@ def library(data, tmp_path_factory):
         (src / name).symlink_to(data / "m2d" / name)
     result = run("ingest", src, "--library", tmp / "lib", "--json")
     assert result.exit_code == 0, result.output
-    return tmp / "lib", json.loads(result.stdout)
+    before = snapshot(tmp / "lib")
+    yield tmp / "lib", json.loads(result.stdout)
+    assert snapshot(tmp / "lib") == before, "a test changed the module's library"
 
 
 def test_ingest_summary_and_stats_agree(library):

@@ -36,9 +36,10 @@ REPO = Path(__file__).resolve().parents[2]  # the child process imports this che
 def tables(root: Path) -> dict[str, pd.DataFrame]:
     """The ingest tables of a library, rows in a fixed order."""
     lib = Library(root)
+    frames = {name: lib.table(name) for name in TABLES}
     return {
-        name: lib.table(name).sort_values(lib.table(name).columns[0]).reset_index(drop=True)
-        for name in TABLES
+        name: frame.sort_values(list(frame.columns[:1])).reset_index(drop=True)
+        for name, frame in frames.items()
     }
 
 
@@ -113,7 +114,8 @@ def test_an_ingest_killed_while_writing_leaves_a_readable_library(
         text=True,
         timeout=300,
     )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    why = f"not killed writing clips.parquet (exit {proc.returncode}): {proc.stderr[-3000:]}"
+    assert proc.returncode == -signal.SIGKILL, why
     assert_same_tables(root, expected)  # reopened: every table whole and as it was
     again = ingest(str(synthetic.data), library=str(root), progress=False)  # the lock is free
     assert again.skipped == []

@@ -7,7 +7,6 @@ are stored beside the clips (see `storage.library`), stamped with the taxonomy v
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -133,8 +132,8 @@ def caption_clips(
     rejected = 0
     warnings: list[str] = []
     genres = tuple(str(g) for g in clips["genre"].dropna().unique())
-    for clip in _records(clips):
-        labels = json.loads(clip["labels"])
+    for clip in schema.records(clips, schema.clip_record):  # JSON decoded, NaN as None
+        labels = clip["labels"]
         tagset = tagsets[clip["clip_id"]]
         written = cap.write_captions(
             tagset, taxonomy, config.seed, subject=subject_of(labels), n=config.captions_per_clip
@@ -143,9 +142,8 @@ def caption_clips(
             written, bad = cap.rewrite_captions(tagset, taxonomy, written, rewriter, genres)
             rejected += len(bad)
             warnings += [f"{clip['clip_id']}: rewrite rejected: {b}" for b in bad[:1]]
-        human = cap.human_captions(json.loads(clip["descriptions"]))
-        genre = clip["genre"] if isinstance(clip["genre"], str) else None
-        for c in written + human + label_captions(labels, genre):
+        human = cap.human_captions(clip["descriptions"])
+        for c in written + human + label_captions(labels, clip["genre"]):
             rows.append(schema.caption_row(clip["clip_id"], c.text, c.type, c.source, c.tags))
     return pd.DataFrame(rows), rejected, warnings
 

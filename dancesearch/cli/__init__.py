@@ -262,3 +262,8 @@ def render(clip_id: str, library: Path, out: Path, frames: int) -> None:
 
     render_clip(Library(library), clip_id, out, n_frames=frames)
     click.echo(f"wrote {out}")
+
+
+from dancesearch.cli.model import register as _register_model  # noqa: E402
+
+_register_model(main, library_option)

@@ -1,0 +1,69 @@
+"""`dancesearch train` and `dancesearch evaluate`: thin wrappers of the train and evaluate flows."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
+    @main.command()
+    @library_option
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML file: `preset = NAME` and [model], [loss], [train] overrides.",
+    )
+    @click.option("--preset", help="Start from this named configuration  [default: default].")
+    @click.option("--seed", type=int, help="Override train.seed.")
+    @click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Checkpoint folder  [default: <library>/models/<config name>].",
+    )
+    def train(
+        library: Path,
+        config_path: Path | None,
+        preset: str | None,
+        seed: int | None,
+        out: Path | None,
+    ) -> None:
+        """Train a text-dance model on the library's train split, selecting on val."""
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        from dancesearch.encoders.registry import load_config
+        from dancesearch.flows.train import train as train_flow
+
+        config = load_config(config_path, preset)
+        if seed is not None:
+            config = replace(config, train=replace(config.train, seed=seed))
+        result = train_flow(str(library), config, str(out) if out else None, progress=True)
+        click.echo(
+            f"trained {config.model.name} in {result['seconds']:.0f} s "
+            f"(best at step {result['best_step']}): {result['checkpoint']} "
+            f"fingerprint {result['fingerprint']}"
+        )
+
+    @main.command()
+    @click.argument("checkpoint", type=click.Path(path_type=Path))
+    @library_option
+    @click.option("--split", default="test", show_default=True, help="Gallery: this split's clips.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+    def evaluate(checkpoint: Path, library: Path, split: str, as_json: bool) -> None:
+        """Text -> dance retrieval of CHECKPOINT over the full gallery of a split, every protocol
+        with chance level and the caption-matching reference."""
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        from dancesearch.evaluate import report_markdown
+        from dancesearch.flows.train import evaluate as evaluate_flow
+
+        report = evaluate_flow(str(library), str(checkpoint), split)
+        if as_json:
+            click.echo(json.dumps(asdict(report), indent=2))
+        else:
+            click.echo(report_markdown(report, name=checkpoint.name))

@@ -1,0 +1,90 @@
+"""Named configurations: the paper's model, its ablations, the baselines, and our default.
+
+A TOML file may start from a preset and override any field:
+    preset = "customdancer-paper"
+    [model]
+    d_model = 128
+    [train]
+    seed = 1
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from dancesearch.encoders.config import LossConfig, ModelConfig, RunConfig, TextConfig
+from dancesearch.errors import ConfigError
+
+PAPER = RunConfig(model=ModelConfig(name="customdancer-paper"), loss=LossConfig(kind="t2d"))
+FILTER = 0.9  # captions at least this similar (MiniLM cosine) are not each other's negatives
+
+
+def _variant(name: str, loss: LossConfig | None = None, **model: Any) -> RunConfig:
+    return replace(PAPER, model=replace(PAPER.model, name=name, **model), loss=loss or PAPER.loss)
+
+
+PRESETS: dict[str, RunConfig] = {
+    "customdancer-paper": PAPER,
+    # temporal encoder ablations (the paper's Table 2)
+    "temporal-rnn": _variant("temporal-rnn", temporal="rnn"),
+    "temporal-lstm": _variant("temporal-lstm", temporal="lstm"),
+    # fusion ablations
+    "fusion-add": _variant("fusion-add", fusion="add"),
+    "fusion-mul": _variant("fusion-mul", fusion="mul"),
+    # modality ablations
+    "motion-only": _variant("motion-only", modality="motion"),
+    "music-only": _variant("music-only", modality="music"),
+    # loss variants
+    "loss-symmetric": _variant("loss-symmetric", LossConfig(kind="symmetric")),
+    "loss-filtered": _variant("loss-filtered", LossConfig(kind="t2d", filter_threshold=FILTER)),
+    # baselines
+    "baseline-xpool": _variant("baseline-xpool", temporal="frames", pooling="xpool"),
+    "baseline-tmr": _variant(
+        "baseline-tmr", LossConfig(kind="symmetric", filter_threshold=FILTER), modality="motion"
+    ),
+    # the reference every temporal encoder must beat: one linear map of time-pooled features
+    # into the text backbone's own space
+    "linear-probe": _variant(
+        "linear-probe", temporal="pooled", embed_dim=384, text=TextConfig(adapter=False)
+    ),
+}
+PRESETS["default"] = replace(
+    PRESETS["loss-filtered"],
+    model=replace(PAPER.model, name="default"),
+    loss=LossConfig(kind="symmetric", filter_threshold=FILTER),
+)
+DEFAULT = "default"
+
+
+def preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None = None, name: str | None = None) -> RunConfig:
+    """The preset `name` (else the file's `preset`, else the default) with the file's
+    [model], [model.text], [loss] and [train] tables laid over it."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read the configuration ({e})") from e
+    base = preset(name or str(data.pop("preset", DEFAULT)))
+    data.pop("preset", None)
+    unknown = sorted(set(data) - {"model", "loss", "train"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown tables {', '.join(unknown)} (model, loss, train)")
+    return RunConfig.from_dict(_merge(base.to_dict(), data))

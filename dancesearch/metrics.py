@@ -1,0 +1,59 @@
+"""Retrieval metrics in plain numpy over a (queries x gallery) similarity matrix.
+
+Tie policy: pessimistic. A query's rank is 1 + the number of wrong gallery items scoring at
+least as high as its best correct item, so a model that scores everything alike ranks last,
+never first. With several correct items (the threshold protocol) the rank is that of the first
+correct item in the list.
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+KS = (1, 5, 10)
+
+
+def ranks(sim: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """sim: (Q, G) scores, higher is better; correct: (Q, G) bool, at least one True per row
+    -> (Q,) int ranks, 1 = first."""
+    sim, correct = np.asarray(sim, dtype=np.float64), np.asarray(correct, dtype=bool)
+    if sim.shape != correct.shape or sim.ndim != 2:
+        raise ValueError(f"sim {sim.shape} and correct {correct.shape} must be the same (Q, G)")
+    if not correct.any(axis=1).all():
+        raise ValueError("every query needs at least one correct gallery item")
+    best = np.where(correct, sim, -np.inf).max(axis=1)  # (Q,)
+    wrong_above = (~correct & (sim >= best[:, None])).sum(axis=1)
+    return (1 + wrong_above).astype(np.int64)
+
+
+def summary(rank: np.ndarray, ks: tuple[int, ...] = KS) -> dict[str, float]:
+    """R@K in %, MedR and MnR of an array of ranks."""
+    rank = np.asarray(rank)
+    out = {f"R@{k}": float(100 * np.mean(rank <= k)) for k in ks}
+    out["MedR"] = float(np.median(rank))
+    out["MnR"] = float(np.mean(rank))
+    out["queries"] = float(len(rank))
+    return out
+
+
+def chance(
+    gallery: int | np.ndarray, n_correct: np.ndarray, ks: tuple[int, ...] = KS
+) -> dict[str, float]:
+    """The same figures for a random ordering: per query a gallery of gallery[i] items (or one
+    size for all) holding n_correct[i] correct ones. Exact expectations; MedR is the median of
+    the expected ranks."""
+    n = np.asarray(n_correct, dtype=np.int64)
+    g = np.broadcast_to(np.asarray(gallery, dtype=np.int64), n.shape)
+    out = {}
+    for k in ks:
+        miss = [
+            comb(gi - c, k) / comb(gi, k) if k <= gi else 0.0 for gi, c in zip(g, n, strict=True)
+        ]
+        out[f"R@{k}"] = float(100 * (1 - np.mean(miss)))
+    expected = (g + 1) / (n + 1)  # the first of c correct among G in random order
+    out["MedR"] = float(np.median(expected))
+    out["MnR"] = float(np.mean(expected))
+    out["queries"] = float(len(n))
+    return out

@@ -1,0 +1,182 @@
+"""Training, on one screen: seeded, AdamW with warm-up + cosine decay and gradient clipping,
+genre/performer/source-balanced batches, one caption sampled per clip per step, temporal crop
+augmentation, validation every eval_every steps with early stopping on it, best weights kept."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dancesearch import checkpoint as ckpt_io
+from dancesearch.dataset import Crop, Normaliser, load_clipset, make_batch, sampling_weights
+from dancesearch.encoders import RunConfig, build_model
+from dancesearch.encoders.text import TextBackbone, TextCache, backbone_id
+from dancesearch.errors import LibraryError
+from dancesearch.evaluate import embed_gallery, queries_of, similarity
+from dancesearch.ingest import recorded_feature_key
+from dancesearch.losses import contrastive_loss, false_negatives
+from dancesearch.metrics import ranks, summary
+from dancesearch.storage.library import Library
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DANCESEARCH_CACHE", Path.home() / ".cache" / "dancesearch"))
+
+
+def text_cache(config: RunConfig) -> TextCache:
+    """Frozen backbone vectors, cached on disk per backbone."""
+    name = backbone_id(config.model.text).replace("/", "--")
+    return TextCache(TextBackbone(config.model.text), cache_dir() / "text" / f"{name}.npz")
+
+
+def get_lr(step: int, base: float, warmup: int, total: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@dataclass
+class TrainResult:
+    checkpoint: ckpt_io.Checkpoint
+    path: Path | None
+    seconds: float
+    best_step: int
+
+
+def train(
+    library: Library,
+    config: RunConfig,
+    out: Path | None = None,
+    split_of: dict[str, str] | None = None,
+    progress: bool = True,
+    device: str | None = None,
+) -> TrainResult:
+    """Train `config` on the library's train split (split_of overrides the split), select on
+    val, write out/checkpoint.pt and out/curves.png when out is given."""
+    started = time.perf_counter()
+    tc, device = config.train, device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(tc.seed)
+    rng = np.random.default_rng(tc.seed)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    data = load_clipset(library, split_of)
+    train_set = data.subset(np.flatnonzero(data.clips["split"] == "train"))
+    val_set = data.subset(np.flatnonzero(data.clips["split"] == "val"))
+    if len(train_set) < tc.batch_size or len(val_set) < 2:
+        raise LibraryError(
+            f"{library.root}: {len(train_set)} train and {len(val_set)} val clips; need at "
+            f"least batch_size = {tc.batch_size} and 2 (ingest more data)"
+        )
+    norm = Normaliser.fit(train_set)
+    motion_dim = len(norm.motion_mean)
+    model = build_model(config.model, config.loss, motion_dim).to(device)
+    cache = text_cache(config)
+    # every caption's backbone vector, and per clip its captions' unit vectors for filtering
+    flat = [c for caps in train_set.captions for c in caps]
+    vec = torch.from_numpy(cache(flat))
+    offsets = np.cumsum([0] + [len(c) for c in train_set.captions])
+    unit = torch.nn.functional.normalize(vec, dim=-1)
+    val_q = queries_of(val_set, cache)
+    val_own = np.zeros((len(val_q.texts), len(val_set)), bool)
+    val_own[np.arange(len(val_q.texts)), val_q.clip] = True
+
+    backbone = [p for n, p in model.named_parameters() if n.startswith("text_backbone.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("text_backbone.")]
+    groups = [{"params": rest, "lr": tc.lr, "base": tc.lr}]
+    if backbone:
+        groups.append({"params": backbone, "lr": tc.text_lr, "base": tc.text_lr})
+    optim = torch.optim.AdamW(groups, weight_decay=tc.weight_decay)
+    weights = sampling_weights(train_set, tc.balance_power)
+    crop = Crop(tc.crop_shift_s, tc.crop_min_share) if tc.crop else None
+
+    history: list[dict[str, float]] = []
+    best, best_step, best_state, stale = -1.0, 0, None, 0
+    bar = tqdm(range(tc.max_steps), desc="train", disable=not progress, leave=False)
+    for step in bar:
+        for g in optim.param_groups:
+            g["lr"] = get_lr(step, g["base"], tc.warmup_steps, tc.max_steps)
+        model.train()
+        idx = rng.choice(len(train_set), tc.batch_size, replace=False, p=weights)
+        pick = np.array([offsets[i] + rng.integers(offsets[i + 1] - offsets[i]) for i in idx])
+        batch = make_batch(train_set, idx, norm, crop, rng).to(device)
+        if model.text_backbone is not None:
+            text = model.encode_text([flat[p] for p in pick])
+        else:
+            text = model.encode_text_vectors(vec[pick].to(device))  # (B, E)
+        states = model.dance_states(batch.music, batch.motion, batch.mask, batch.has_music)
+        logits = model.score(text, states) * model.logit_scale()  # (B, B)
+        ignore = None
+        if config.loss.filter_threshold is not None:
+            sims = torch.stack(
+                [(unit[pick] @ unit[offsets[i] : offsets[i + 1]].T).max(1).values for i in idx], 1
+            )  # (B texts, B dances)
+            ignore = false_negatives(sims, config.loss.filter_threshold)
+            ignore = None if ignore is None else ignore.to(device)
+        loss = contrastive_loss(logits, config.loss.kind, ignore)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        optim.step()
+        record = {"step": step, "loss": float(loss), "temperature": float(1 / model.logit_scale())}
+
+        if (step + 1) % tc.eval_every == 0 or step + 1 == tc.max_steps:
+            with torch.no_grad():
+                text_val = model.encode_text_vectors(
+                    torch.from_numpy(cache(val_q.texts)).to(device)
+                )
+                sim = similarity(
+                    model, text_val, embed_gallery(model, val_set, norm, device=device)
+                )
+            m = summary(ranks(sim, val_own))
+            score = m["R@1"] + m["R@5"] + m["R@10"] - 1e-3 * m["MnR"]  # rsum, MnR breaks ties
+            record |= {f"val {k}": v for k, v in m.items() if k != "queries"}
+            if score > best:
+                best, best_step, stale = score, step + 1, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+            bar.set_postfix(loss=f"{float(loss):.3f}", val_rsum=f"{score:.1f}")
+            if stale >= tc.patience:
+                history.append(record)
+                break
+        history.append(record)
+
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    result = ckpt_io.Checkpoint(
+        config, best_state, recorded_feature_key(library), norm, motion_dim, library.uid, history
+    )
+    path = None
+    if out is not None:
+        path = ckpt_io.save(result, out)
+        plot_curves(history, out / "curves.png")
+    else:
+        result.fingerprint = ckpt_io.fingerprint(best_state, config, result.feature_key)
+    return TrainResult(result, path, time.perf_counter() - started, best_step)
+
+
+def plot_curves(history: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    a.plot([h["step"] for h in history], [h["loss"] for h in history], lw=0.8)
+    a.set(xlabel="step", ylabel="training loss")
+    val = [h for h in history if "val R@1" in h]
+    for k in ("R@1", "R@5", "R@10"):
+        b.plot([h["step"] for h in val], [h[f"val {k}"] for h in val], marker=".", label=k)
+    b.set(xlabel="step", ylabel="validation recall, %")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,65 @@
+"""Retrieval metrics equal a naive sort-and-look implementation, ties included."""
+
+from __future__ import annotations
+
+import itertools
+from math import isclose
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dancesearch.metrics import chance, ranks, summary
+
+
+def naive_rank(scores: np.ndarray, correct: np.ndarray) -> int:
+    """Sort the gallery best first, wrong items before correct ones on ties; first correct."""
+    order = sorted(range(len(scores)), key=lambda g: (-scores[g], bool(correct[g])))
+    return 1 + next(i for i, g in enumerate(order) if correct[g])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(1, 9),
+    st.integers(0, 2**31 - 1),
+    st.booleans(),
+)
+def test_ranks_equal_the_naive_implementation(q: int, g: int, seed: int, tied: bool) -> None:
+    rng = np.random.default_rng(seed)
+    sim = rng.integers(0, 3, (q, g)).astype(float) if tied else rng.normal(size=(q, g))
+    correct = rng.random((q, g)) < 0.3
+    correct[np.arange(q), rng.integers(0, g, q)] = True
+    expected = [naive_rank(sim[i], correct[i]) for i in range(q)]
+    assert ranks(sim, correct).tolist() == expected
+
+
+def test_a_constant_scorer_ranks_last_not_first() -> None:
+    sim = np.zeros((3, 10))
+    own = np.eye(3, 10, dtype=bool)
+    assert ranks(sim, own).tolist() == [10, 10, 10]
+
+
+def test_summary_of_known_ranks() -> None:
+    s = summary(np.array([1, 2, 6, 11]))
+    assert (s["R@1"], s["R@5"], s["R@10"], s["MedR"], s["MnR"]) == (25.0, 50.0, 75.0, 4.0, 5.0)
+
+
+@pytest.mark.parametrize(("gallery", "n_correct"), [(5, 1), (6, 2), (7, 3)])
+def test_chance_equals_the_average_over_every_ordering(gallery: int, n_correct: int) -> None:
+    correct = np.zeros(gallery, bool)
+    correct[:n_correct] = True
+    all_ranks = [
+        naive_rank(np.array(perm, float), correct)
+        for perm in itertools.permutations(range(gallery))
+    ]
+    c = chance(gallery, np.array([n_correct]), ks=(1, 2))
+    assert isclose(c["MnR"], np.mean(all_ranks))
+    assert isclose(c["R@1"], 100 * np.mean(np.array(all_ranks) <= 1))
+    assert isclose(c["R@2"], 100 * np.mean(np.array(all_ranks) <= 2))
+
+
+def test_ranks_reject_a_query_without_a_correct_item() -> None:
+    with pytest.raises(ValueError, match="at least one correct"):
+        ranks(np.zeros((2, 3)), np.array([[True, False, False], [False] * 3]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,5 +96,5 @@ def load(path: str | Path) -> Checkpoint:
             history=list(data.get("history", [])),
             fingerprint=str(data["fingerprint"]),
         )
-    except (KeyError, RuntimeError, EOFError, ValueError) as e:
+    except (KeyError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:
         raise ConfigError(f"{path}: not a dancesearch checkpoint ({e})") from e

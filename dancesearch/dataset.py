@@ -5,6 +5,7 @@ folds over whole sequence groups."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 
 from dancesearch.annotate.splits import genre_key
 from dancesearch.errors import LibraryError
+from dancesearch.features.motion import MOTION_FEATURE_NAMES
 from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
@@ -109,6 +111,24 @@ class Normaliser:
         return cls(**{k: np.asarray(v, dtype=np.float32) for k, v in data.items()})
 
 
+SIDED = re.compile(r"\b(left|right|clockwise|anticlockwise|counterclockwise)\b", re.IGNORECASE)
+
+
+def mirror_map(names: tuple[str, ...] = MOTION_FEATURE_NAMES) -> tuple[np.ndarray, np.ndarray]:
+    """The left-right mirror of the motion features as a column permutation and sign:
+    mirrored = features[:, perm] * sign. Left and right joints swap; the body frame's x axis
+    (to the body's left) and the turning rate change sign."""
+    index = {n: i for i, n in enumerate(names)}
+
+    def other(name: str) -> str:
+        swapped = name.replace("left_", "\0").replace("right_", "left_").replace("\0", "right_")
+        return swapped if swapped in index else name
+
+    perm = np.array([index[other(n)] for n in names])
+    flips = tuple(n.endswith("_x") or n == "root_yaw_rate" for n in names)
+    return perm, np.where(flips, -1.0, 1.0).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Crop:
     """Temporal crop augmentation: shift a window by up to shift_s within its sequence and keep
@@ -140,9 +160,12 @@ def make_batch(
     crop: Crop | None = None,
     rng: np.random.Generator | None = None,
     pad_to: int = 0,
+    mirror: bool = False,
 ) -> Batch:
     """The clips at `positions`, normalised, padded to the longest (at least pad_to frames);
-    cropped when crop and rng are given."""
+    cropped when crop and rng are given; with mirror (and rng) half of the clips whose
+    captions name no side are mirrored left to right."""
+    flip = mirror_map() if mirror and rng is not None else None
     windows = []
     for i in positions:
         row = data.clips.iloc[i]
@@ -153,17 +176,22 @@ def make_batch(
             shift = int(round(crop.shift_s * FPS))
             start = int(np.clip(start + rng.integers(-shift, shift + 1), 0, max(total - n, 0)))
             n = min(n, total - start)
-        windows.append((row["seq_id"], start, n, bool(row["has_music"])))
-    t = max(pad_to, *(n for _, _, n, _ in windows))
+        mirrored = flip is not None and rng is not None and rng.random() < 0.5
+        mirrored = mirrored and not any(SIDED.search(c) for c in data.captions[i])
+        windows.append((row["seq_id"], start, n, bool(row["has_music"]), mirrored))
+    t = max(pad_to, *(w[2] for w in windows))
     b = len(windows)
     d_dim = len(norm.motion_mean)
     motion = np.zeros((b, t, d_dim), np.float32)
     music = np.zeros((b, t, len(norm.music_mean)), np.float32)
     mask = np.zeros((b, t), bool)
     has_music = np.zeros(b, bool)
-    for j, (seq_id, start, n, with_music) in enumerate(windows):
+    for j, (seq_id, start, n, with_music, mirrored) in enumerate(windows):
         d, m = data.streams[seq_id]
-        motion[j, :n] = (d[start : start + n] - norm.motion_mean) / norm.motion_std
+        raw = d[start : start + n]
+        if mirrored and flip is not None:
+            raw = raw[:, flip[0]] * flip[1]
+        motion[j, :n] = (raw - norm.motion_mean) / norm.motion_std
         mask[j, :n] = True
         if with_music and m is not None:
             music[j, :n] = (m[start : start + n] - norm.music_mean) / norm.music_std

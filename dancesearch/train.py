@@ -105,27 +105,33 @@ def train(
             g["lr"] = get_lr(step, g["base"], tc.warmup_steps, tc.max_steps)
         model.train()
         idx = rng.choice(len(train_set), tc.batch_size, replace=False, p=weights)
-        pick = np.array([offsets[i] + rng.integers(offsets[i + 1] - offsets[i]) for i in idx])
-        batch = make_batch(train_set, idx, norm, crop, rng).to(device)
+        if tc.all_captions:  # every caption of the batch's clips is a query
+            pick = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in idx])
+            owner = np.repeat(np.arange(len(idx)), np.diff(offsets)[idx])
+        else:  # one caption per clip, drawn afresh each step
+            pick = np.array([offsets[i] + rng.integers(offsets[i + 1] - offsets[i]) for i in idx])
+            owner = np.arange(len(idx))
+        owner_t = torch.from_numpy(owner).to(device)
+        batch = make_batch(train_set, idx, norm, crop, rng, mirror=tc.mirror).to(device)
         if model.text_backbone is not None:
             text = model.encode_text([flat[p] for p in pick])
         else:
-            text = model.encode_text_vectors(vec[pick].to(device))  # (B, E)
+            text = model.encode_text_vectors(vec[pick].to(device))  # (N, E)
         states = model.dance_states(batch.music, batch.motion, batch.mask, batch.has_music)
-        logits = model.score(text, states) * model.logit_scale()  # (B, B)
+        logits = model.score(text, states) * model.logit_scale()  # (N texts, B dances)
         ignore = None
         if config.loss.filter_threshold is not None:
             sims = torch.stack(
                 [(unit[pick] @ unit[offsets[i] : offsets[i + 1]].T).max(1).values for i in idx], 1
-            )  # (B texts, B dances)
-            ignore = false_negatives(sims, config.loss.filter_threshold)
+            )  # (N texts, B dances): the closest caption of each dance
+            ignore = false_negatives(sims, config.loss.filter_threshold, torch.from_numpy(owner))
             ignore = None if ignore is None else ignore.to(device)
-        loss = contrastive_loss(logits, config.loss.kind, ignore)
+        loss = contrastive_loss(logits, config.loss.kind, ignore, owner_t)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         optim.step()
-        record = {"step": step, "loss": float(loss), "temperature": float(1 / model.logit_scale())}
+        record = {"step": step, "loss": loss.item(), "temperature": 1 / model.logit_scale().item()}
 
         if (step + 1) % tc.eval_every == 0 or step + 1 == tc.max_steps:
             with torch.no_grad():
@@ -143,7 +149,7 @@ def train(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 stale += 1
-            bar.set_postfix(loss=f"{float(loss):.3f}", val_rsum=f"{score:.1f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}", val_rsum=f"{score:.1f}")
             if stale >= tc.patience:
                 history.append(record)
                 break

@@ -43,6 +43,8 @@ class ModelConfig:
     linear probe: mean and std over time, one linear map). stages: conv downsamplings
     (kernel 3, stride 2), T -> ~T / 2**stages, each followed by a temporal layer.
     input_pool: frames averaged into one before the towers (2: 30 -> 15 FPS).
+    stats_path: add a linear map of the clip's time-pooled features (the linear probe's input)
+    to the pooled dance vector, so the towers learn what those statistics miss.
     """
 
     name: str = "customdancer-paper"
@@ -57,6 +59,7 @@ class ModelConfig:
     modality: str = "music+motion"
     pooling: str = "mean"
     dropout: float = 0.1
+    stats_path: bool = False
     text: TextConfig = field(default_factory=TextConfig)
 
 
@@ -78,7 +81,9 @@ class TrainConfig:
     """Optimisation and data. crop: temporal crop augmentation (a window shifted by up to
     crop_shift_s inside its sequence and shortened to crop_min_share of its length at most).
     balance_power: a clip is drawn with weight 1 / n**power, n the clips of its
-    (source, genre, performer) stratum (0: uniform, 1: every stratum equal)."""
+    (source, genre, performer) stratum (0: uniform, 1: every stratum equal).
+    all_captions: every caption of the batch's clips is a query (else one sampled per clip).
+    mirror: mirror half of the clips left to right (not those whose captions name a side)."""
 
     seed: int = 0
     batch_size: int = 64
@@ -94,6 +99,8 @@ class TrainConfig:
     crop_shift_s: float = 2.0
     crop_min_share: float = 0.8
     balance_power: float = 0.5
+    all_captions: bool = False
+    mirror: bool = False
     threads: int = 0
 
 
@@ -136,6 +143,8 @@ class RunConfig:
                 raise ConfigError(f"{name} = {value!r}: choose one of {', '.join(allowed)}")
         if m.d_model % m.heads:
             raise ConfigError(f"model.d_model = {m.d_model} is not divisible by heads = {m.heads}")
+        if m.stats_path and m.pooling != "mean":
+            raise ConfigError("model.stats_path needs pooling = 'mean'")
         if m.temporal == "pooled" and m.pooling != "mean":
             raise ConfigError("model.temporal = 'pooled' (linear probe) needs pooling = 'mean'")
         if self.train.batch_size < 2:

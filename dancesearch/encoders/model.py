@@ -48,9 +48,11 @@ class DanceTextModel(nn.Module):
         self.text_backbone = TextBackbone(c.text) if c.text.finetune else None
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / loss.temperature)))
         self.max_log_scale = math.log(1.0 / loss.min_temperature)
+        stats_dim = 2 * motion_dim + 2 * music_dim + 1
         if c.temporal == "pooled":  # the linear probe
-            self.probe = nn.Linear(2 * motion_dim + 2 * music_dim + 1, c.embed_dim)
+            self.probe = nn.Linear(stats_dim, c.embed_dim)
             return
+        self.stats = nn.Linear(stats_dim, c.embed_dim) if c.stats_path else None
 
         def tower(in_dim: int) -> TemporalEncoder:
             return TemporalEncoder(
@@ -125,9 +127,15 @@ class DanceTextModel(nn.Module):
     ) -> DanceStates:
         """What `score` compares texts with (see DanceStates); shapes as encode_dance."""
         if self.config.temporal == "pooled":
-            return DanceStates(self._probe(music, motion, mask, has_music))
+            stats = pooled_stats(music, motion, mask, has_music, self.music_dim)
+            return DanceStates(F.normalize(self.probe(stats), dim=-1))
         tokens, small = self._streams(music, motion, mask, has_music)
-        vectors = F.normalize(masked_mean(tokens, small), dim=-1)  # (B, E)
+        pooled = masked_mean(tokens, small)  # (B, E)
+        if self.stats is not None:
+            pooled = pooled + self.stats(
+                pooled_stats(music, motion, mask, has_music, self.music_dim)
+            )
+        vectors = F.normalize(pooled, dim=-1)
         if self.config.pooling == "xpool":
             return DanceStates(vectors, tokens, small)
         return DanceStates(vectors)
@@ -143,28 +151,6 @@ class DanceTextModel(nn.Module):
         has_music: (B,) bool -> (B, E) L2-normalised. Text-conditioned pooling (xpool) returns
         its text-independent mean-pooled vector here; `score` is its real similarity."""
         return self.dance_states(music, motion, mask, has_music).vectors
-
-    def _probe(
-        self,
-        music: torch.Tensor | None,
-        motion: torch.Tensor,
-        mask: torch.Tensor,
-        has_music: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """Linear probe: mean and std over real frames of motion and music, and a music flag."""
-        b = motion.shape[0]
-        if music is None:
-            music = torch.zeros(b, motion.shape[1], self.music_dim, device=motion.device)
-            has_music = torch.zeros(b, dtype=torch.bool, device=motion.device)
-        elif has_music is None:
-            has_music = torch.ones(b, dtype=torch.bool, device=motion.device)
-        flag = has_music.to(motion.dtype)[:, None]  # (B, 1)
-        parts = []
-        for x in (motion, music * flag[..., None]):
-            mean = masked_mean(x, mask)  # (B, C)
-            var = masked_mean((x - mean[:, None]) ** 2, mask)
-            parts += [mean, var.clamp(min=0).sqrt()]
-        return F.normalize(self.probe(torch.cat([*parts, flag], dim=1)), dim=-1)
 
     # ---- similarity ------------------------------------------------------------------------
     def score(self, text: torch.Tensor, dance: DanceStates, chunk: int = 128) -> torch.Tensor:
@@ -190,6 +176,30 @@ class DanceTextModel(nn.Module):
     def embed_numpy(self, texts: list[str]) -> np.ndarray:
         with torch.no_grad():
             return self.encode_text(texts).cpu().numpy()
+
+
+def pooled_stats(
+    music: torch.Tensor | None,
+    motion: torch.Tensor,
+    mask: torch.Tensor,
+    has_music: torch.Tensor | None,
+    music_dim: int = MUSIC_DIM,
+) -> torch.Tensor:
+    """(B, 2 D + 2 * 35 + 1): mean and std over real frames of motion and music (zeros for a
+    silent clip), and a has-music flag. Shapes as DanceTextModel.encode_dance."""
+    b = motion.shape[0]
+    if music is None:
+        music = torch.zeros(b, motion.shape[1], music_dim, device=motion.device)
+        has_music = torch.zeros(b, dtype=torch.bool, device=motion.device)
+    elif has_music is None:
+        has_music = torch.ones(b, dtype=torch.bool, device=motion.device)
+    flag = has_music.to(motion.dtype)[:, None]  # (B, 1)
+    parts = []
+    for x in (motion, music * flag[..., None]):
+        mean = masked_mean(x, mask)  # (B, C)
+        var = masked_mean((x - mean[:, None]) ** 2, mask)
+        parts += [mean, var.clamp(min=0).sqrt()]
+    return torch.cat([*parts, flag], dim=1)
 
 
 def build_model(config: ModelConfig, loss: LossConfig, motion_dim: int) -> DanceTextModel:

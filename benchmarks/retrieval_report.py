@@ -1,0 +1,226 @@
+"""Tables and a plot from the runs of benchmarks/retrieval.py (see there)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PAPER, DEFAULT = "customdancer-paper", "default"
+METRICS = ("R@1", "R@5", "R@10", "MedR", "MnR")
+EXTRA = (
+    ("threshold", "R@1"),
+    ("threshold", "R@10"),
+    ("batch32", "R@1"),
+    ("queries: people", "R@10"),
+    ("queries: templates", "R@10"),
+    ("clips: with music", "R@10"),
+    ("clips: silent", "R@10"),
+    ("dance->text", "R@10"),
+)
+
+
+def _ms(values: list[float], digits: int = 1) -> str:
+    v = np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def _se(values: list[float]) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def fixed_tables(runs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in runs:
+        if r["fold"] is None:
+            by_name[r["name"]].append(r)
+    if not by_name:
+        return [], {}
+    first = next(iter(by_name.values()))[0]
+    full, cm = first["model"]["full"], first["caption_matching"]["full"]
+    seeds = sorted({r["seed"] for rs in by_name.values() for r in rs})
+    lines = [
+        f"### Fixed split: test gallery of {int(full['gallery'])} clips, "
+        f"{int(full['queries'])} queries (every test caption), seeds {seeds}",
+        "",
+        "Full-gallery text -> dance, mean ± std over seeds. Chance and caption matching "
+        "(MiniLM similarity of the query to each clip's *other* captions: no motion, no music) "
+        "are references.",
+        "",
+        "| model | " + " | ".join(METRICS) + " | train s | best step |",
+        "|---|" + "---|" * (len(METRICS) + 2),
+        "| chance | " + " | ".join(f"{full['chance ' + k]:.1f}" for k in METRICS) + " | | |",
+        "| caption matching | " + " | ".join(f"{cm[k]:.1f}" for k in METRICS) + " | | |",
+    ]
+    summary: dict[str, Any] = {"gallery": full["gallery"], "queries": full["queries"]}
+    for name, rs in by_name.items():
+        cells = [_ms([r["model"]["full"][k] for r in rs]) for k in METRICS]
+        secs = _ms([r["seconds"] for r in rs], 0)
+        steps = _ms([r["best_step"] for r in rs], 0)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {secs} | {steps} |")
+        summary[name] = {
+            k: float(np.mean([r["model"]["full"][k] for r in rs])) for k in METRICS
+        } | {"seconds": float(np.mean([r["seconds"] for r in rs]))}
+    lines += [
+        "",
+        "Other protocols and breakdowns (R@K in %, mean ± std over seeds): threshold counts a "
+        "clip with a near-identical caption (MiniLM cosine ≥ 0.95) as correct; batch32 ranks "
+        "within seeded batches of 32 clips; people = human-written and source-label queries.",
+        "",
+        "| model | " + " | ".join(f"{p} {k}" for p, k in EXTRA) + " |",
+        "|---|" + "---|" * len(EXTRA),
+    ]
+    ref = first["caption_matching"]
+    chance_row = [
+        f"{first['model'][p]['chance ' + k]:.1f}" if f"chance {k}" in first["model"][p] else ""
+        for p, k in EXTRA
+    ]
+    lines.append("| chance | " + " | ".join(chance_row) + " |")
+    lines.append(
+        "| caption matching | "
+        + " | ".join(
+            f"{ref[p][k]:.1f}" if p in ref and p != "dance->text" else "" for p, k in EXTRA
+        )
+        + " |"
+    )
+    for name, rs in by_name.items():
+        cells = [
+            _ms([r["model"][p][k] for r in rs]) if p in rs[0]["model"] else "" for p, k in EXTRA
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines, summary
+
+
+def cv_tables(runs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    by_name: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for r in runs:
+        if r["fold"] is not None:
+            by_name[r["name"]][r["fold"]] = r
+    if not by_name:
+        return [], {}
+    folds = sorted(next(iter(by_name.values())))
+    any_runs = next(iter(by_name.values()))
+    galleries = [int(any_runs[f]["model"]["full"]["gallery"]) for f in folds]
+    lines = [
+        f"### {len(folds)}-fold cross-validation over whole sequence groups (seed 0)",
+        "",
+        f"Test galleries per fold: {galleries} clips ({sum(galleries)} in all: every clip is "
+        "tested once). Mean ± standard error over folds of each fold's full-gallery figures.",
+        "",
+        "| model | " + " | ".join(METRICS) + " |",
+        "|---|" + "---|" * len(METRICS),
+    ]
+
+    def row(name: str, get: Any) -> str:
+        cells = []
+        for k in METRICS:
+            m, se = _se([get(any_runs_of[f], k) for f in folds])
+            cells.append(f"{m:.1f} ± {se:.1f}")
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    any_runs_of = any_runs
+    lines.append(row("chance", lambda r, k: r["model"]["full"]["chance " + k]))
+    lines.append(row("caption matching", lambda r, k: r["caption_matching"]["full"][k]))
+    summary: dict[str, Any] = {"galleries": galleries}
+    for name, per_fold in by_name.items():
+        any_runs_of = per_fold
+        lines.append(row(name, lambda r, k: r["model"]["full"][k]))
+        summary[name] = {k: _se([per_fold[f]["model"]["full"][k] for f in folds]) for k in METRICS}
+    if PAPER in by_name:
+        lines += [
+            "",
+            f"Paired per-fold differences against {PAPER} (positive R@1 and negative MnR are "
+            "better); 'beats' needs the mean beyond twice its standard error.",
+            "",
+            "| model | ΔR@1 per fold | ΔR@1 mean ± SE | ΔMnR per fold | ΔMnR mean ± SE | beats the paper |",
+            "|---|---|---|---|---|---|",
+        ]
+        paper = by_name[PAPER]
+        for name, per_fold in by_name.items():
+            if name == PAPER:
+                continue
+            d1 = [
+                per_fold[f]["model"]["full"]["R@1"] - paper[f]["model"]["full"]["R@1"]
+                for f in folds
+            ]
+            dm = [
+                per_fold[f]["model"]["full"]["MnR"] - paper[f]["model"]["full"]["MnR"]
+                for f in folds
+            ]
+            (m1, s1), (mm, sm) = _se(d1), _se(dm)
+            beats = m1 > 2 * s1 and mm < -2 * sm
+            lines.append(
+                f"| {name} | {', '.join(f'{d:+.1f}' for d in d1)} | {m1:+.2f} ± {s1:.2f} | "
+                f"{', '.join(f'{d:+.1f}' for d in dm)} | {mm:+.2f} ± {sm:.2f} | "
+                f"{'yes' if beats else 'no'} |"
+            )
+            summary[f"{name} - {PAPER}"] = {"R@1": (m1, s1), "MnR": (mm, sm), "beats": beats}
+    return lines, summary
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in runs:
+        if r["fold"] is None:
+            by_name[r["name"]].append(r)
+    if not by_name:
+        return
+    names = list(by_name)
+    fig, ax = plt.subplots(figsize=(11, 4))
+    x = np.arange(len(names))
+    for i, k in enumerate(("R@1", "R@5", "R@10")):
+        vals = [[r["model"]["full"][k] for r in by_name[n]] for n in names]
+        ax.bar(
+            x + (i - 1) * 0.27,
+            [np.mean(v) for v in vals],
+            0.27,
+            yerr=[np.std(v) for v in vals],
+            label=k,
+        )
+    first = by_name[names[0]][0]
+    for i, k in enumerate(("R@1", "R@5", "R@10")):
+        ax.axhline(first["model"]["full"]["chance " + k], color=f"C{i}", ls=":", lw=1)
+        ax.axhline(first["caption_matching"]["full"][k], color=f"C{i}", ls="--", lw=1)
+    ax.set_xticks(x, names, rotation=35, ha="right")
+    ax.set_ylabel("text -> dance recall, % (test)")
+    ax.set_title("Fixed split, mean ± std over seeds; dotted: chance, dashed: caption matching")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_report(runs: list[dict[str, Any]], args: Any, out: Path, seconds: float) -> None:
+    fixed, fixed_summary = fixed_tables(runs)
+    cv, cv_summary = cv_tables(runs)
+    total_train = sum(r["seconds"] for r in runs)
+    header = [
+        "# Text -> dance retrieval on the real library",
+        "",
+        "`benchmarks/retrieval.py` (see its docstring). Machine: "
+        f"{platform.machine()}, {__import__('os').cpu_count()} cores, CPU only; "
+        f"{args.workers} runs in parallel, one thread each. {len(runs)} runs, "
+        f"{total_train / 60:.1f} min of training and evaluation in all "
+        f"({seconds / 60:.1f} min of wall time in the last invocation). Ties are ranked "
+        "pessimistically; every figure is on the full test gallery unless the protocol says.",
+        "",
+    ]
+    text = "\n".join([*header, *fixed, "", *cv, "", "![recall per model](retrieval.png)", ""])
+    (out / "retrieval.md").write_text(text)
+    (out / "retrieval.json").write_text(
+        json.dumps({"fixed": fixed_summary, "cv": cv_summary}, indent=1)
+    )
+    plot(runs, out / "retrieval.png")
+    print(text)

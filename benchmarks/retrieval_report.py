@@ -218,6 +218,15 @@ def write_report(runs: list[dict[str, Any]], args: Any, out: Path, seconds: floa
         "pessimistically; every figure is on the full test gallery unless the protocol says.",
         "",
     ]
+    embeds = [r for r in runs if r.get("embed_library_s")]
+    if embeds:
+        secs = [r["embed_library_s"] for r in embeds]
+        header += [
+            f"Embedding the whole library ({embeds[0]['library_clips']} clips) with the default "
+            f"model: median {np.median(secs):.1f} s (one thread, per seed: "
+            f"{', '.join(f'{s:.1f}' for s in secs)} s).",
+            "",
+        ]
     text = "\n".join([*header, *fixed, "", *cv, "", "![recall per model](retrieval.png)", ""])
     (out / "retrieval.md").write_text(text)
     (out / "retrieval.json").write_text(

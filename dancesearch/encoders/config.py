@@ -91,9 +91,9 @@ class TrainConfig:
     text_lr: float = 2e-5
     weight_decay: float = 0.01
     warmup_steps: int = 15
-    max_steps: int = 150
+    max_steps: int = 300
     eval_every: int = 15
-    patience: int = 4
+    patience: int = 6
     grad_clip: float = 1.0
     crop: bool = True
     crop_shift_s: float = 2.0

@@ -5,7 +5,7 @@
 
 1. The fixed split: each preset at each seed, trained on train, selected on val, evaluated on
    the full test gallery (every test caption a query).
-2. k-fold cross-validation over whole sequence groups (seed 0) for the --cv presets, so a
+2. k-fold cross-validation over whole sequence groups (--cv-seeds) for the --cv presets, so a
    comparison rests on every clip; per-fold paired differences against customdancer-paper.
 Each finished run is appended to results/retrieval_runs.jsonl and skipped when the benchmark
 is run again with the same library and configuration. Writes results/retrieval.md, .json, .png.
@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", nargs="+", default=list(PRESETS), help="presets (fixed split)")
     parser.add_argument("--cv", nargs="*", default=[PAPER, DEFAULT, PROBE])
+    parser.add_argument("--cv-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     library = args.library or ingest_shared(args.data, Path(tempfile.mkdtemp()) / "lib")
@@ -133,7 +134,8 @@ def main() -> None:
                 done[job_id(run)] = run
     # cross-validation first: the comparison the default must win rests on it
     jobs = [
-        {"name": n, "seed": 0, "fold": f, "folds": args.folds}
+        {"name": n, "seed": s, "fold": f, "folds": args.folds}
+        for s in args.cv_seeds
         for f in range(args.folds)
         for n in args.cv
     ] + [

@@ -99,62 +99,67 @@ def fixed_tables(runs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]
 
 
 def cv_tables(runs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
-    by_name: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    """Per model and fold, the mean over its seeds; then mean ± SE over folds, and the paired
+    per-fold differences against the paper."""
+    cells: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in runs:
         if r["fold"] is not None:
-            by_name[r["name"]][r["fold"]] = r
-    if not by_name:
+            cells[r["name"]][r["fold"]].append(r)
+    if not cells:
         return [], {}
-    folds = sorted(next(iter(by_name.values())))
-    any_runs = next(iter(by_name.values()))
-    galleries = [int(any_runs[f]["model"]["full"]["gallery"]) for f in folds]
+    names = list(cells)
+    folds = sorted(cells[names[0]])
+    seeds = sorted({r["seed"] for per in cells.values() for rs in per.values() for r in rs})
+
+    def fold_mean(name: str, fold: int, key: str, block: str = "model") -> float:
+        return float(np.mean([r[block]["full"][key] for r in cells[name][fold]]))
+
+    galleries = [int(cells[names[0]][f][0]["model"]["full"]["gallery"]) for f in folds]
     lines = [
-        f"### {len(folds)}-fold cross-validation over whole sequence groups (seed 0)",
+        f"### {len(folds)}-fold cross-validation over whole sequence groups, seeds {seeds}",
         "",
         f"Test galleries per fold: {galleries} clips ({sum(galleries)} in all: every clip is "
-        "tested once). Mean ± standard error over folds of each fold's full-gallery figures.",
+        "tested once; every caption of a fold's test clips is a query). Each fold's figure is "
+        "the mean over the seeds; mean ± standard error over folds.",
         "",
         "| model | " + " | ".join(METRICS) + " |",
         "|---|" + "---|" * len(METRICS),
     ]
 
-    def row(name: str, get: Any) -> str:
-        cells = []
-        for k in METRICS:
-            m, se = _se([get(any_runs_of[f], k) for f in folds])
-            cells.append(f"{m:.1f} ± {se:.1f}")
-        return f"| {name} | " + " | ".join(cells) + " |"
+    def row(label: str, values: dict[str, list[float]]) -> str:
+        return (
+            f"| {label} | "
+            + " | ".join("{:.1f} ± {:.1f}".format(*_se(values[k])) for k in METRICS)
+            + " |"
+        )
 
-    any_runs_of = any_runs
-    lines.append(row("chance", lambda r, k: r["model"]["full"]["chance " + k]))
-    lines.append(row("caption matching", lambda r, k: r["caption_matching"]["full"][k]))
-    summary: dict[str, Any] = {"galleries": galleries}
-    for name, per_fold in by_name.items():
-        any_runs_of = per_fold
-        lines.append(row(name, lambda r, k: r["model"]["full"][k]))
-        summary[name] = {k: _se([per_fold[f]["model"]["full"][k] for f in folds]) for k in METRICS}
-    if PAPER in by_name:
+    first = names[0]
+    chance = {
+        k: [cells[first][f][0]["model"]["full"]["chance " + k] for f in folds] for k in METRICS
+    }
+    lines.append(row("chance", chance))
+    ref = {k: [fold_mean(first, f, k, "caption_matching") for f in folds] for k in METRICS}
+    lines.append(row("caption matching", ref))
+    summary: dict[str, Any] = {"galleries": galleries, "seeds": seeds}
+    for name in names:
+        values = {k: [fold_mean(name, f, k) for f in folds] for k in METRICS}
+        lines.append(row(name, values))
+        summary[name] = {k: _se(v) for k, v in values.items()}
+    if PAPER in cells:
         lines += [
             "",
             f"Paired per-fold differences against {PAPER} (positive R@1 and negative MnR are "
-            "better); 'beats' needs the mean beyond twice its standard error.",
+            "better); 'beats' needs both means beyond twice their standard error.",
             "",
             "| model | ΔR@1 per fold | ΔR@1 mean ± SE | ΔMnR per fold | ΔMnR mean ± SE "
             "| beats the paper |",
             "|---|---|---|---|---|---|",
         ]
-        paper = by_name[PAPER]
-        for name, per_fold in by_name.items():
+        for name in names:
             if name == PAPER:
                 continue
-            d1 = [
-                per_fold[f]["model"]["full"]["R@1"] - paper[f]["model"]["full"]["R@1"]
-                for f in folds
-            ]
-            dm = [
-                per_fold[f]["model"]["full"]["MnR"] - paper[f]["model"]["full"]["MnR"]
-                for f in folds
-            ]
+            d1 = [fold_mean(name, f, "R@1") - fold_mean(PAPER, f, "R@1") for f in folds]
+            dm = [fold_mean(name, f, "MnR") - fold_mean(PAPER, f, "MnR") for f in folds]
             (m1, s1), (mm, sm) = _se(d1), _se(dm)
             beats = m1 > 2 * s1 and mm < -2 * sm
             lines.append(

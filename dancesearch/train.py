@@ -135,9 +135,13 @@ def train(
 
         if (step + 1) % tc.eval_every == 0 or step + 1 == tc.max_steps:
             with torch.no_grad():
-                text_val = model.encode_text_vectors(
-                    torch.from_numpy(cache(val_q.texts)).to(device)
-                )
+                model.eval()
+                if model.text_backbone is not None:  # a fine-tuned backbone: fresh vectors
+                    text_val = model.encode_text(val_q.texts)
+                else:
+                    text_val = model.encode_text_vectors(
+                        torch.from_numpy(cache(val_q.texts)).to(device)
+                    )
                 sim = similarity(
                     model, text_val, embed_gallery(model, val_set, norm, device=device)
                 )

@@ -157,3 +157,24 @@ def test_bad_configurations_and_checkpoints_are_one_line_errors(library: Path, t
     junk.write_bytes(b"not a checkpoint")
     result = run("evaluate", junk, "--library", library)
     assert result.exit_code == 2 and "not a dancesearch checkpoint" in result.output
+
+
+def test_a_fine_tuned_text_backbone_is_trained_saved_and_reloaded(library: Path, tmp_path):
+    from dancesearch.train import train
+
+    base = PRESETS["customdancer-paper"]
+    config = replace(
+        base,
+        model=replace(
+            base.model, d_model=16, heads=2, ff_dim=32, text=replace(base.model.text, finetune=True)
+        ),
+        train=replace(base.train, batch_size=8, max_steps=2, eval_every=1, text_lr=1e-3),
+    )
+    before = TextBackbone(config.model.text).state_dict()
+    result = train(Library(library), config, out=tmp_path, progress=False)
+    tuned = result.checkpoint.state
+    name = next(k for k in tuned if k.startswith("text_backbone.") and "word_embeddings" not in k)
+    assert not torch.equal(tuned[name], before[name.removeprefix("text_backbone.")])
+    a = result.checkpoint.model().encode_text(["a slow waltz"])
+    b = ckpt_io.load(tmp_path).model().encode_text(["a slow waltz"])
+    assert torch.equal(a, b)

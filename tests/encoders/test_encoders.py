@@ -19,7 +19,9 @@ def small(name: str) -> DanceTextModel:
     config = PRESETS[name]
     m = config.model
     if m.temporal != "pooled":
-        m = replace(m, d_model=16, heads=2, ff_dim=32, embed_dim=24)
+        m = replace(m, d_model=16, heads=2, ff_dim=32)
+    if m.text.adapter:  # without one the dance is mapped into the backbone's own width
+        m = replace(m, embed_dim=24)
     torch.manual_seed(0)
     return build_model(m, config.loss, MOTION_DIM).eval()
 

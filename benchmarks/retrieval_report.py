@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-PAPER, DEFAULT = "customdancer-paper", "default"
+PAPER, DEFAULT, PROBE = "customdancer-paper", "default", "linear-probe"
 METRICS = ("R@1", "R@5", "R@10", "MedR", "MnR")
 EXTRA = (
     ("threshold", "R@1"),
@@ -145,21 +145,23 @@ def cv_tables(runs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
         values = {k: [fold_mean(name, f, k) for f in folds] for k in METRICS}
         lines.append(row(name, values))
         summary[name] = {k: _se(v) for k, v in values.items()}
-    if PAPER in cells:
+    for ref_name in (PAPER, PROBE):
+        if ref_name not in cells:
+            continue
         lines += [
             "",
-            f"Paired per-fold differences against {PAPER} (positive R@1 and negative MnR are "
+            f"Paired per-fold differences against {ref_name} (positive R@1 and negative MnR are "
             "better); 'beats' needs both means beyond twice their standard error.",
             "",
             "| model | ΔR@1 per fold | ΔR@1 mean ± SE | ΔMnR per fold | ΔMnR mean ± SE "
-            "| beats the paper |",
+            f"| beats {ref_name} |",
             "|---|---|---|---|---|---|",
         ]
         for name in names:
-            if name == PAPER:
+            if name in (PAPER, ref_name):
                 continue
-            d1 = [fold_mean(name, f, "R@1") - fold_mean(PAPER, f, "R@1") for f in folds]
-            dm = [fold_mean(name, f, "MnR") - fold_mean(PAPER, f, "MnR") for f in folds]
+            d1 = [fold_mean(name, f, "R@1") - fold_mean(ref_name, f, "R@1") for f in folds]
+            dm = [fold_mean(name, f, "MnR") - fold_mean(ref_name, f, "MnR") for f in folds]
             (m1, s1), (mm, sm) = _se(d1), _se(dm)
             beats = m1 > 2 * s1 and mm < -2 * sm
             lines.append(
@@ -167,7 +169,7 @@ def cv_tables(runs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
                 f"{', '.join(f'{d:+.1f}' for d in dm)} | {mm:+.2f} ± {sm:.2f} | "
                 f"{'yes' if beats else 'no'} |"
             )
-            summary[f"{name} - {PAPER}"] = {"R@1": (m1, s1), "MnR": (mm, sm), "beats": beats}
+            summary[f"{name} - {ref_name}"] = {"R@1": (m1, s1), "MnR": (mm, sm), "beats": beats}
     return lines, summary
 
 
@@ -218,8 +220,8 @@ def write_report(runs: list[dict[str, Any]], args: Any, out: Path, seconds: floa
         "`benchmarks/retrieval.py` (see its docstring). Machine: "
         f"{platform.machine()}, {__import__('os').cpu_count()} cores, CPU only; "
         f"{args.workers} runs in parallel, one thread each. {len(runs)} runs, "
-        f"{total_train / 60:.1f} min of training and evaluation in all "
-        f"({seconds / 60:.1f} min of wall time in the last invocation). Ties are ranked "
+        f"{total_train / 60:.1f} min of training and evaluation in all, about "
+        f"{total_train / 60 / args.workers:.0f} min of wall time. Ties are ranked "
         "pessimistically; every figure is on the full test gallery unless the protocol says.",
         "",
     ]

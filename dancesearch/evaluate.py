@@ -173,10 +173,9 @@ def minilm_cache() -> Callable[[list[str]], np.ndarray]:
     """MiniLM vectors by text (cached on disk): the fixed space of the threshold protocol and
     of the caption-matching reference, whatever text model is being evaluated."""
     from dancesearch.encoders.config import TextConfig
-    from dancesearch.encoders.text import TextBackbone, TextCache
-    from dancesearch.train import cache_dir
+    from dancesearch.encoders.text import backbone_cache
 
-    return TextCache(TextBackbone(TextConfig()), cache_dir() / "text" / "minilm.npz")
+    return backbone_cache(TextConfig())
 
 
 @dataclass

@@ -5,7 +5,6 @@ augmentation, validation every eval_every steps with early stopping on it, best 
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from tqdm import tqdm
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Crop, Normaliser, load_clipset, make_batch, sampling_weights
 from dancesearch.encoders import RunConfig, build_model
-from dancesearch.encoders.text import TextBackbone, TextCache, backbone_id
+from dancesearch.encoders.text import TextCache, backbone_cache
 from dancesearch.errors import LibraryError
 from dancesearch.evaluate import embed_gallery, queries_of, similarity
 from dancesearch.ingest import recorded_feature_key
@@ -26,14 +25,9 @@ from dancesearch.metrics import ranks, summary
 from dancesearch.storage.library import Library
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("DANCESEARCH_CACHE", Path.home() / ".cache" / "dancesearch"))
-
-
 def text_cache(config: RunConfig) -> TextCache:
-    """Frozen backbone vectors, cached on disk per backbone."""
-    name = backbone_id(config.model.text).replace("/", "--")
-    return TextCache(TextBackbone(config.model.text), cache_dir() / "text" / f"{name}.npz")
+    """Frozen backbone vectors of the run's text model, cached on disk."""
+    return backbone_cache(config.model.text)
 
 
 def get_lr(step: int, base: float, warmup: int, total: int) -> float:

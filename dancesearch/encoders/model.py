@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,8 +18,9 @@ from torch import nn
 from dancesearch.encoders.blender import Blender, masked_mean
 from dancesearch.encoders.config import LossConfig, ModelConfig
 from dancesearch.encoders.temporal import TemporalEncoder
-from dancesearch.encoders.text import TextAdapter, TextBackbone, backbone_dim
+from dancesearch.encoders.text import TextAdapter, TextBackbone
 
+# the width of features.music (not imported from there: that would load librosa)
 MUSIC_DIM = 35
 
 
@@ -87,10 +86,6 @@ class DanceTextModel(nn.Module):
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.text_backbone is not None):
             vectors = backbone(texts).float()  # (B, backbone_dim)
         return self.encode_text_vectors(vectors.to(self.log_scale.device))
-
-    @property
-    def backbone_dim(self) -> int:
-        return backbone_dim(self.config.text)
 
     # ---- dance -----------------------------------------------------------------------------
     def _streams(
@@ -173,10 +168,6 @@ class DanceTextModel(nn.Module):
         """1 / temperature, clamped to [1, 1 / min_temperature]."""
         return self.log_scale.clamp(0.0, self.max_log_scale).exp()
 
-    def embed_numpy(self, texts: list[str]) -> np.ndarray:
-        with torch.no_grad():
-            return self.encode_text(texts).cpu().numpy()
-
 
 def pooled_stats(
     music: torch.Tensor | None,
@@ -204,11 +195,3 @@ def pooled_stats(
 
 def build_model(config: ModelConfig, loss: LossConfig, motion_dim: int) -> DanceTextModel:
     return DanceTextModel(config, loss, motion_dim)
-
-
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def describe(model: DanceTextModel) -> dict[str, Any]:
-    return {"parameters": parameter_count(model), "name": model.config.name}

@@ -86,10 +86,12 @@ class TextBackbone(nn.Module):
 
 class TextCache:
     """Frozen-backbone vectors by text: computed once, kept in memory and, given a path, in an
-    .npz file (written atomically; safe to share between runs of the same backbone)."""
+    .npz file (written atomically; safe to share between runs of the same backbone).
+    Given a TextConfig, the backbone is loaded only when a text is missing from the cache."""
 
-    def __init__(self, backbone: TextBackbone, path: Path | None = None) -> None:
-        self.backbone = backbone
+    def __init__(self, backbone: TextBackbone | TextConfig, path: Path | None = None) -> None:
+        self._backbone = backbone if isinstance(backbone, TextBackbone) else None
+        self.config = backbone.config if isinstance(backbone, TextBackbone) else backbone
         self.path = path
         self.vectors: dict[str, np.ndarray] = {}
         if path is not None and path.is_file():
@@ -101,10 +103,12 @@ class TextCache:
         """(N, backbone_dim) float32 in the order of texts."""
         missing = sorted({t for t in texts if text_key(t) not in self.vectors})
         if missing:
-            self.backbone.eval()
+            if self._backbone is None:
+                self._backbone = TextBackbone(self.config)
+            self._backbone.eval()
             for i in range(0, len(missing), 256):
                 chunk = missing[i : i + 256]
-                out = self.backbone(chunk).float().cpu().numpy()
+                out = self._backbone(chunk).float().cpu().numpy()
                 self.vectors.update(zip(map(text_key, chunk), out, strict=True))
             self._save()
         return np.stack([self.vectors[text_key(t)] for t in texts]).astype(np.float32)
@@ -116,6 +120,17 @@ class TextCache:
         tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, **self.vectors)  # type: ignore[arg-type]
         os.replace(tmp, self.path)
+
+
+def cache_dir() -> Path:
+    """Where derived, re-computable files live: $DANCESEARCH_CACHE, else ~/.cache/dancesearch."""
+    return Path(os.environ.get("DANCESEARCH_CACHE", Path.home() / ".cache" / "dancesearch"))
+
+
+def backbone_cache(config: TextConfig) -> TextCache:
+    """The frozen backbone's vectors, cached on disk in one file per backbone."""
+    name = backbone_id(config).replace("/", "--")
+    return TextCache(config, cache_dir() / "text" / f"{name}.npz")
 
 
 class TextAdapter(nn.Module):

@@ -28,12 +28,10 @@ from dancesearch.storage.qdrant import (
     SPARSE,
     CollectionInfo,
     Condition,
-    Hit,
     Match,
     Payload,
-    Row,
-    Store,
 )
+from dancesearch.storage.store import Hit, Row, Store
 
 POINTER = "current.json"
 EXACT = qe.SearchParams(exact=True)  # brute force: exact rankings at library sizes
@@ -116,15 +114,20 @@ class EdgeStore(Store):
     def _delete(self, name: str, ids: list[str]) -> None:
         self._shard(name).update(qe.UpdateOperation.delete_points(list(ids)))
 
-    def _scroll(self, name: str, fields: tuple[str, ...]) -> Iterator[Payload]:
+    def _scroll(
+        self, name: str, fields: tuple[str, ...] | None, vectors: bool = False
+    ) -> Iterator[tuple[Payload, list[float] | None]]:
         shard, offset = self._shard(name), None
+        payload: Any = qe.PayloadSelector.Include(list(fields)) if fields else True
         while True:
             request = qe.ScrollRequest(
-                offset=offset, limit=512, with_payload=qe.PayloadSelector.Include(list(fields)),
-                with_vector=False,
+                offset=offset, limit=512, with_payload=payload,
+                with_vector=[DENSE] if vectors else False,
             )  # fmt: skip
             records, offset = shard.scroll(request)
-            yield from (r.payload or {} for r in records)
+            for r in records:
+                dense = r.vector.get(DENSE) if vectors and isinstance(r.vector, dict) else None
+                yield r.payload or {}, list(dense) if dense is not None else None  # type: ignore[arg-type]
             if offset is None:
                 return
 

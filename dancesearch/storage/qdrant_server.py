@@ -23,12 +23,10 @@ from dancesearch.storage.qdrant import (
     SPARSE,
     CollectionInfo,
     Condition,
-    Hit,
     Match,
     Payload,
-    Row,
-    Store,
 )
+from dancesearch.storage.store import Hit, Row, Store
 
 API_KEY_ENV = "DANCESEARCH_QDRANT_API_KEY"
 EXACT = models.SearchParams(exact=True)  # brute force: exact rankings at library sizes
@@ -126,13 +124,18 @@ class ServerStore(Store):
     def _delete(self, name: str, ids: list[str]) -> None:
         self.client.delete(name, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
-    def _scroll(self, name: str, fields: tuple[str, ...]) -> Iterator[Payload]:
+    def _scroll(
+        self, name: str, fields: tuple[str, ...] | None, vectors: bool = False
+    ) -> Iterator[tuple[Payload, list[float] | None]]:
         offset = None
         while True:
             records, offset = self.client.scroll(
-                name, limit=512, offset=offset, with_payload=list(fields), with_vectors=False
-            )
-            yield from (r.payload or {} for r in records)
+                name, limit=512, offset=offset, with_payload=list(fields) if fields else True,
+                with_vectors=[DENSE] if vectors else False,
+            )  # fmt: skip
+            for r in records:
+                dense = r.vector.get(DENSE) if vectors and isinstance(r.vector, dict) else None
+                yield r.payload or {}, list(dense) if dense is not None else None  # type: ignore[arg-type]
             if offset is None:
                 return
 

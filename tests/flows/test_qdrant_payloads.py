@@ -6,14 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import (
-    CollectionInfo,
-    Point,
-    SearchFilter,
-    collection_name,
-    open_store,
-    payloads,
-)
+from dancesearch.storage.qdrant import CollectionInfo, SearchFilter, collection_name, payloads
+from dancesearch.storage.store import Point, open_store
 
 
 def test_payloads_of_a_library_are_stored_and_found(synthetic, tmp_path):

@@ -19,15 +19,13 @@ from dancesearch.storage.library import Library
 from dancesearch.storage.qdrant import (
     RRF_K,
     CollectionInfo,
-    Point,
     SearchFilter,
-    Store,
     clip_payload,
     collection_name,
     content_hash,
-    open_store,
     point_id,
 )
+from dancesearch.storage.store import Point, Store, open_store
 
 SERVER_ENV = "DANCESEARCH_QDRANT_URL"
 SERVER = os.environ.get(SERVER_ENV)
@@ -306,7 +304,7 @@ OPEN_AGAIN = """
 import sys
 from dancesearch.errors import LibraryError
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import open_store
+from dancesearch.storage.store import open_store
 try:
     with open_store(None, Library(sys.argv[1])) as store:
         store.count(sys.argv[2])

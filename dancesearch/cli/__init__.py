@@ -267,3 +267,6 @@ def render(clip_id: str, library: Path, out: Path, frames: int) -> None:
 from dancesearch.cli.model import register as _register_model  # noqa: E402
 
 _register_model(main, library_option)
+from dancesearch.cli.search import register as _register_search  # noqa: E402
+
+_register_search(main, library_option)

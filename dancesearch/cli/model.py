@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from dancesearch.errors import ConfigError
+
 
 def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
     @main.command()
@@ -51,17 +53,40 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         )
 
     @main.command()
-    @click.argument("checkpoint", type=click.Path(path_type=Path))
+    @click.argument("checkpoint", type=click.Path(path_type=Path), required=False)
     @library_option
     @click.option("--split", default="test", show_default=True, help="Gallery: this split's clips.")
+    @click.option(
+        "--search",
+        is_flag=True,
+        help="Evaluate through the library's Qdrant collection (dense, text and hybrid ranking) "
+        "instead of in memory; CHECKPOINT is then the collection's.",
+    )
+    @click.option("--qdrant", envvar="DANCESEARCH_QDRANT", help="Qdrant server URL for --search.")
     @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-    def evaluate(checkpoint: Path, library: Path, split: str, as_json: bool) -> None:
+    def evaluate(
+        checkpoint: Path | None,
+        library: Path,
+        split: str,
+        search: bool,
+        qdrant: str | None,
+        as_json: bool,
+    ) -> None:
         """Text -> dance retrieval of CHECKPOINT over the full gallery of a split, every protocol
         with chance level and the caption-matching reference."""
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         from dancesearch.evaluate import report_markdown
         from dancesearch.flows.train import evaluate as evaluate_flow
 
+        if search:
+            from dancesearch.flows.embed import evaluate_search
+            from dancesearch.search.evaluate import markdown
+
+            figures = evaluate_search(str(library), qdrant, split)
+            click.echo(json.dumps(figures, indent=2) if as_json else markdown(figures, split))
+            return
+        if checkpoint is None:
+            raise ConfigError("give the CHECKPOINT folder (or --search for the collection's)")
         report = evaluate_flow(str(library), str(checkpoint), split)
         if as_json:
             click.echo(json.dumps(asdict(report), indent=2))

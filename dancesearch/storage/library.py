@@ -27,12 +27,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dancesearch.errors import LibraryError
+
+if TYPE_CHECKING:  # pandas loads in 0.5 s: only the table readers import it
+    import pandas as pd
 
 VERSION = 1
 TABLES = ("items", "sequences", "clips")  # ingest
@@ -187,10 +189,10 @@ class Library:
         raise ValueError(f"unknown library table {name!r}")
 
     def table(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
         path = self._table_path(name)
-        if not path.exists():
-            return pd.DataFrame()
-        return pd.read_parquet(path)
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
 
     def write_table(self, name: str, frame: pd.DataFrame) -> None:
         _atomic_write(self._table_path(name), lambda p: frame.to_parquet(p, index=False))

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dancesearch.errors import ConfigError
-from dancesearch.storage import schema
 
 if TYPE_CHECKING:
     from dancesearch.storage.library import Library
@@ -120,6 +119,8 @@ def clip_payload(
 
 def payloads(library: Library) -> list[Payload]:
     """The payload of every clip of a library, in catalogue order."""
+    from dancesearch.storage import schema  # with pandas: not on the query path
+
     tags: dict[str, list[Payload]] = defaultdict(list)
     for t in schema.records(library.table("tags"), schema.tag_record):
         tags[t["clip_id"]].append(t)
@@ -172,6 +173,7 @@ class Match:
 
     key: str
     values: tuple[str, ...]
+    negate: bool = False  # the field holds none of them
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,8 @@ Condition = Match | Range
 class SearchFilter:
     """Which clips a search may return; empty fields do not filter. A clip passes when it has
     one of the genres, performers, sources and splits given, bpm in [bpm_min, bpm_max] (beats
-    per minute), every one of the tags, and music or not as has_music says."""
+    per minute), every one of the tags, none of the excluded values, and music or not as
+    has_music says."""
 
     genres: tuple[str, ...] = ()
     performers: tuple[str, ...] = ()
@@ -200,6 +203,10 @@ class SearchFilter:
     tags: tuple[str, ...] = ()
     has_music: bool | None = None
     splits: tuple[str, ...] = ()
+    not_genres: tuple[str, ...] = ()
+    not_performers: tuple[str, ...] = ()
+    not_sources: tuple[str, ...] = ()
+    not_tags: tuple[str, ...] = ()
 
     def conditions(self) -> list[Condition]:
         """The filter as conditions that must all hold."""
@@ -207,6 +214,9 @@ class SearchFilter:
                   ("source", self.sources), ("split", self.splits))  # fmt: skip
         out: list[Condition] = [Match(key, tuple(v)) for key, v in any_of if v]
         out += [Match("tags", (tag,)) for tag in self.tags]  # all of them
+        none_of = (("genre", self.not_genres), ("performer", self.not_performers),
+                   ("source", self.not_sources), ("tags", self.not_tags))  # fmt: skip
+        out += [Match(key, tuple(v), negate=True) for key, v in none_of if v]
         if self.has_music is not None:
             out.append(Match("has_music", ("yes" if self.has_music else "no",)))
         if self.bpm_min is not None or self.bpm_max is not None:

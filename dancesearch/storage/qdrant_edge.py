@@ -197,13 +197,13 @@ class EdgeStore(Store):
 
 def _filter(conditions: list[Condition], exclude: str | None = None) -> qe.Filter | None:
     must: list[qe.ConditionType] = []
+    must_not: list[qe.ConditionType] = [qe.HasIdCondition({exclude})] if exclude else []
     for c in conditions:
         if isinstance(c, Match):
             match = (
                 qe.MatchValue(c.values[0]) if len(c.values) == 1 else qe.MatchAny(list(c.values))
             )
-            must.append(qe.FieldCondition(c.key, match=match))
+            (must_not if c.negate else must).append(qe.FieldCondition(c.key, match=match))
         else:
             must.append(qe.FieldCondition(c.key, range=qe.RangeFloat(gte=c.gte, lte=c.lte)))
-    must_not: list[qe.ConditionType] = [qe.HasIdCondition({exclude})] if exclude else []
     return qe.Filter(must=must or None, must_not=must_not or None) if must or must_not else None

@@ -188,6 +188,7 @@ class ServerStore(Store):
 
 def _filter(conditions: list[Condition], exclude: str | None = None) -> models.Filter | None:
     must: list[Any] = []
+    must_not: list[Any] = [models.HasIdCondition(has_id=[exclude])] if exclude else []
     for c in conditions:
         if isinstance(c, Match):
             match: Any = (
@@ -195,10 +196,9 @@ def _filter(conditions: list[Condition], exclude: str | None = None) -> models.F
                 if len(c.values) == 1
                 else models.MatchAny(any=list(c.values))
             )
-            must.append(models.FieldCondition(key=c.key, match=match))
+            (must_not if c.negate else must).append(models.FieldCondition(key=c.key, match=match))
         else:
             must.append(models.FieldCondition(key=c.key, range=models.Range(gte=c.gte, lte=c.lte)))
-    must_not: list[Any] = [models.HasIdCondition(has_id=[exclude])] if exclude else []
     if not must and not must_not:
         return None
     return models.Filter(must=must or None, must_not=must_not or None)

@@ -176,6 +176,9 @@ def test_upsert_counts_and_reupsert_is_idempotent(store, points, filled):
         SearchFilter(has_music=True),
         SearchFilter(has_music=False),
         SearchFilter(genres=("salsa",), has_music=True, bpm_max=120, splits=("train",)),
+        SearchFilter(not_tags=("arms.wave",)),
+        SearchFilter(genres=("salsa", "waltz"), not_genres=("waltz",), not_performers=("Bo",)),
+        SearchFilter(not_sources=("manifest",), tags=("legs.steps",)),
     ],
 )
 def test_filters_return_exactly_the_matching_points(store, points, filled, where):
@@ -189,6 +192,10 @@ def test_filters_return_exactly_the_matching_points(store, points, filled, where
             and (where.bpm_min is None or (bpm is not None and bpm >= where.bpm_min))
             and (where.bpm_max is None or (bpm is not None and bpm <= where.bpm_max))
             and set(where.tags) <= set(p["tags"])
+            and p["genre"] not in where.not_genres
+            and p["performer"] not in where.not_performers
+            and p["source"] not in where.not_sources
+            and not set(where.not_tags) & set(p["tags"])
             and (where.has_music is None or p["has_music"] == ("yes" if where.has_music else "no"))
         )
 

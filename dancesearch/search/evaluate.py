@@ -1,0 +1,116 @@
+"""Evaluation through Qdrant: every caption of a split's clips queries the library's current
+collection, filtered to that split (the full gallery), and the protocols of
+dancesearch.evaluate run on the scores Qdrant returned -- so the figures are those of the search
+people use, and equal the in-memory evaluation for dense ranking. Text (BM25) and hybrid
+(RRF) ranking are scored the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from dancesearch import checkpoint as ckpt_io
+from dancesearch.dataset import ClipSet, load_clipset
+from dancesearch.errors import ConfigError, LibraryError
+from dancesearch.evaluate import Queries, caption_sets, minilm_cache, protocols, queries_of
+from dancesearch.search.embed import resolve_checkpoint
+from dancesearch.storage.library import Library
+from dancesearch.storage.qdrant import SearchFilter
+from dancesearch.storage.store import Hit, Store
+
+MODES = ("dense", "text", "hybrid")
+
+
+def evaluate_collection(
+    library: Library,
+    store: Store,
+    split: str = "test",
+    modes: tuple[str, ...] = MODES,
+    weights: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """mode -> the protocols' figures (as dancesearch.evaluate.protocols gives them) of ranking
+    the `split` clips of the current collection by every caption of theirs. weights: the
+    hybrid's (dense, text) RRF weights (None: equal)."""
+    name = store.current()
+    info = store.info(name) if name else None
+    if info is None:
+        raise LibraryError(f"{store.where}: no collection to evaluate; run `dancesearch embed`")
+    store.require(info.fingerprint)
+    ckpt = ckpt_io.load(resolve_checkpoint(library, info.checkpoint))
+    if ckpt.fingerprint != info.fingerprint:
+        raise ConfigError(f"{info.checkpoint}: not the checkpoint collection {info.name} holds")
+    data = load_clipset(library)
+    gallery = data.subset(np.flatnonzero(data.clips["split"] == split))
+    where = SearchFilter(splits=(split,))
+    held = store.count(info.name, where)
+    if held != len(gallery) or len(gallery) < 2:
+        raise LibraryError(
+            f"{store.where}: collection {info.name} holds {held} {split} clips, the library "
+            f"{len(gallery)}; run `dancesearch embed` first"
+        )
+    q = queries_of(gallery, minilm_cache())
+    vectors = text_vectors(ckpt, q.texts)
+    caption_sim = caption_sets(gallery, q)
+    out = {}
+    for mode in modes:
+
+        def run(i: int, mode: str = mode) -> list[Hit]:
+            n = len(gallery)
+            if mode == "dense":
+                return store.search(info.name, vectors[i], n, where)
+            if mode == "text":
+                return store.search_text(info.name, q.texts[i], n, where)
+            return store.hybrid(info.name, vectors[i], q.texts[i], n, where, weights, n)
+
+        sim = score_matrix(run, q, gallery)
+        out[mode] = protocols(sim, q, gallery, caption_sim, seed)
+    return out
+
+
+@torch.no_grad()
+def text_vectors(ckpt: ckpt_io.Checkpoint, texts: list[str]) -> np.ndarray:
+    """(Q, E) the model's text vectors, computed as the in-memory evaluation computes them."""
+    from dancesearch.train import text_cache
+
+    model = ckpt.model()
+    if not ckpt.config.model.text.finetune:
+        cache = text_cache(ckpt.config)
+        return model.encode_text_vectors(torch.from_numpy(cache(texts))).numpy()
+    return torch.cat(
+        [model.encode_text(texts[i : i + 256]) for i in range(0, len(texts), 256)]
+    ).numpy()
+
+
+def score_matrix(run: Callable[[int], list[Hit]], q: Queries, gallery: ClipSet) -> np.ndarray:
+    """(Q, G) the scores Qdrant returned for query i (run(i)); -inf for a clip it left out."""
+    position = {c: g for g, c in enumerate(gallery.clips["clip_id"])}
+    sim = np.full((len(q.texts), len(gallery)), -np.inf)
+    for i in range(len(q.texts)):
+        for hit in run(i):
+            sim[i, position[hit.clip_id]] = hit.score
+    return sim
+
+
+COLUMNS = ("R@1", "R@5", "R@10", "MedR", "MnR")
+
+
+def markdown(figures: dict[str, dict[str, dict[str, float]]], split: str) -> str:
+    """The full protocol of each mode, with chance, as a markdown table."""
+    first = next(iter(figures.values()))["full"]
+    lines = [
+        f"Text -> dance through Qdrant on the {split} split: gallery {int(first['gallery'])} "
+        f"clips, {int(first['queries'])} queries; ties ranked pessimistically.",
+        "",
+        "| ranking | " + " | ".join(COLUMNS) + " |",
+        "|---|" + "---|" * len(COLUMNS),
+        "| chance | " + " | ".join(f"{first[f'chance {k}']:.1f}" for k in COLUMNS) + " |",
+    ]
+    for mode, blocks in figures.items():
+        lines.append(
+            f"| {mode} | " + " | ".join(f"{blocks['full'][k]:.1f}" for k in COLUMNS) + " |"
+        )
+    return "\n".join(lines)

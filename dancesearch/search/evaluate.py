@@ -17,6 +17,7 @@ from dancesearch.dataset import ClipSet, load_clipset
 from dancesearch.errors import ConfigError, LibraryError
 from dancesearch.evaluate import Queries, caption_sets, minilm_cache, protocols, queries_of
 from dancesearch.search.embed import resolve_checkpoint
+from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
 from dancesearch.storage.library import Library
 from dancesearch.storage.qdrant import SearchFilter
 from dancesearch.storage.store import Hit, Store
@@ -29,12 +30,14 @@ def evaluate_collection(
     store: Store,
     split: str = "test",
     modes: tuple[str, ...] = MODES,
-    weights: tuple[float, float] | None = None,
+    weights: tuple[float, float] | None = HYBRID_WEIGHTS,
     seed: int = 0,
+    fusion: str = HYBRID_FUSION,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """mode -> the protocols' figures (as dancesearch.evaluate.protocols gives them) of ranking
     the `split` clips of the current collection by every caption of theirs. weights: the
-    hybrid's (dense, text) RRF weights (None: equal)."""
+    hybrid's (dense, text) weights and fusion ("sum", "rrf" or "dbsf"), by default those
+    `dancesearch query` uses."""
     name = store.current()
     info = store.info(name) if name else None
     if info is None:
@@ -64,7 +67,7 @@ def evaluate_collection(
                 return store.search(info.name, vectors[i], n, where)
             if mode == "text":
                 return store.search_text(info.name, q.texts[i], n, where)
-            return store.hybrid(info.name, vectors[i], q.texts[i], n, where, weights, n)
+            return store.hybrid(info.name, vectors[i], q.texts[i], n, where, weights, n, fusion)
 
         sim = score_matrix(run, q, gallery)
         out[mode] = protocols(sim, q, gallery, caption_sim, seed)

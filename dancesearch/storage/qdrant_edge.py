@@ -149,6 +149,7 @@ class EdgeStore(Store):
         candidates: int = 0,
         weights: tuple[float, float] | None = None,
         exclude: str | None = None,
+        fusion: str = "rrf",
     ) -> list[Hit]:
         legs = [qe.Query.Nearest(dense, using=DENSE)] if dense is not None else []
         if sparse and sparse[0]:
@@ -158,7 +159,18 @@ class EdgeStore(Store):
         query: Any = legs[0]
         prefetches = None
         if dense is not None and sparse is not None:  # the stubs miss that Fusion.Rrf is a query
-            query = qe.Fusion.Rrf(RRF_K, list(weights)[: len(legs)] if weights else None)
+            if fusion == "dbsf":
+                query = qe.Fusion.Dbsf()
+            elif fusion == "sum":  # w_dense * cosine + w_text * BM25, 0 where a leg missed
+                wd, wt = weights or (1.0, 1.0)
+                e = qe.Expression
+                query = qe.Formula(
+                    e.Sum([e.Mult([e.Constant(wd), e.Variable("$score[0]")]),
+                           e.Mult([e.Constant(wt), e.Variable("$score[1]")])]),
+                    defaults={"$score[0]": 0.0, "$score[1]": 0.0},
+                )  # fmt: skip
+            else:
+                query = qe.Fusion.Rrf(RRF_K, list(weights)[: len(legs)] if weights else None)
             prefetches = [qe.Prefetch(limit=candidates, query=q, params=EXACT) for q in legs]
         request = qe.QueryRequest(
             limit=limit,

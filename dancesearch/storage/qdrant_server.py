@@ -157,6 +157,7 @@ class ServerStore(Store):
         candidates: int = 0,
         weights: tuple[float, float] | None = None,
         exclude: str | None = None,
+        fusion: str = "rrf",
     ) -> list[Hit]:
         legs: list[tuple[str, Any]] = [(DENSE, dense)] if dense is not None else []
         if sparse and sparse[0]:
@@ -169,6 +170,17 @@ class ServerStore(Store):
         if dense is not None and sparse is not None:
             rrf = models.Rrf(k=RRF_K, weights=list(weights)[: len(legs)] if weights else None)
             using, query = None, models.RrfQuery(rrf=rrf)
+            if fusion == "dbsf":
+                query = models.FusionQuery(fusion=models.Fusion.DBSF)
+            elif fusion == "sum":  # w_dense * cosine + w_text * BM25, 0 where a leg missed
+                wd, wt = weights or (1.0, 1.0)
+                query = models.FormulaQuery(
+                    formula=models.SumExpression(sum=[
+                        models.MultExpression(mult=[wd, "$score[0]"]),
+                        models.MultExpression(mult=[wt, "$score[1]"]),
+                    ]),
+                    defaults={"$score[0]": 0.0, "$score[1]": 0.0},
+                )  # fmt: skip
             prefetch = [
                 models.Prefetch(query=q, using=u, limit=candidates, params=self._exact)
                 for u, q in legs

@@ -29,6 +29,8 @@ from dancesearch.storage.qdrant import (
 if TYPE_CHECKING:
     from dancesearch.storage.library import Library
 
+FUSIONS = ("rrf", "dbsf", "sum")
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -173,14 +175,19 @@ class Store(ABC):
         where: SearchFilter | None = None,
         weights: tuple[float, float] | None = None,
         candidates: int = 100,
+        fusion: str = "rrf",
     ) -> list[Hit]:
-        """The `candidates` best of dense and of text search, fused by reciprocal rank in one
-        query: rank r (from 0) in a list of weight w scores 1 / ((r + 1) / w + RRF_K - 1).
-        weights (dense, text): None weighs both 1; a gentle lever, as a weight only stretches
-        the ranks of its list (a weight below 1 does most)."""
+        """The `candidates` best of dense and of text search, fused in one query. fusion "rrf":
+        by reciprocal rank, rank r (from 0) in a list of weight w scoring
+        1 / ((r + 1) / w + RRF_K - 1); weights (dense, text): None weighs both 1, a gentle
+        lever, as a weight only stretches the ranks of its list. "dbsf": by score, each list's
+        scores normalised by their mean +- 3 standard deviations, then summed. "sum":
+        weights[0] * cosine + weights[1] * BM25 score, 0 for a list that missed the point."""
+        if fusion not in FUSIONS:
+            raise ConfigError(f"fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
         dense, sparse = np.asarray(vector, dtype=np.float32).tolist(), text_vector(text, True)
         return self._query(self._known(name).name, limit, _conditions(where), dense, sparse,
-                           candidates, weights)  # fmt: skip
+                           candidates, weights, fusion=fusion)  # fmt: skip
 
     def more_like(
         self, name: str, clip_id: str, limit: int = 10, where: SearchFilter | None = None
@@ -255,10 +262,11 @@ class Store(ABC):
         candidates: int = 0,
         weights: tuple[float, float] | None = None,
         exclude: str | None = None,
+        fusion: str = "rrf",
     ) -> list[Hit]:
         """The nearest points to the dense (D,) or the sparse (term ids, weights) vector; given
-        both, the `candidates` nearest to each as prefetches fused by RRF (k = RRF_K). A sparse
-        vector without terms finds nothing."""
+        both, the `candidates` nearest to each as prefetches fused by RRF (k = RRF_K, weights)
+        or DBSF. A sparse vector without terms finds nothing."""
 
 
 def _conditions(where: SearchFilter | None) -> list[Condition]:

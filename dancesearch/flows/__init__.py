@@ -14,6 +14,7 @@ def quiet_user_errors() -> None:
     The command line prints such an error as one line; Prefect would first log it with a
     20-line traceback. Bugs (any other exception) keep their tracebacks.
     """
+    import asyncio
     import logging
 
     from dancesearch.errors import DancesearchError
@@ -24,3 +25,12 @@ def quiet_user_errors() -> None:
 
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).addFilter(keep)
+
+    def not_shutdown(record: logging.LogRecord) -> bool:
+        # the ephemeral API, stopped at exit, cancels its event recorder mid-flush and logs
+        # two harmless CancelledError tracebacks per command
+        error = record.exc_info[1] if record.exc_info else None
+        cause = error.__context__ if error is not None else None
+        return not any(isinstance(e, asyncio.CancelledError) for e in (error, cause))
+
+    logging.getLogger("prefect.server.services.task_run_recorder").addFilter(not_shutdown)

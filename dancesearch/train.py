@@ -16,6 +16,7 @@ from tqdm import tqdm
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Crop, Normaliser, load_clipset, make_batch, sampling_weights
 from dancesearch.encoders import RunConfig, build_model
+from dancesearch.encoders.export import export_text
 from dancesearch.encoders.text import TextCache, backbone_cache
 from dancesearch.errors import LibraryError
 from dancesearch.evaluate import embed_gallery, queries_of, similarity
@@ -54,7 +55,8 @@ def train(
     device: str | None = None,
 ) -> TrainResult:
     """Train `config` on the library's train split (split_of overrides the split), select on
-    val, write out/checkpoint.pt and out/curves.png when out is given."""
+    val, write out/checkpoint.pt, out/curves.png and the ONNX text export out/text/ when out
+    is given."""
     started = time.perf_counter()
     tc, device = config.train, device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(tc.seed)
@@ -162,6 +164,8 @@ def train(
     if out is not None:
         path = ckpt_io.save(result, out)
         plot_curves(history, out / "curves.png")
+        if config.model.text.backbone == "minilm":  # the fast query path reads MiniLM only
+            export_text(result, out)
     else:
         result.fingerprint = ckpt_io.fingerprint(best_state, config, result.feature_key)
     return TrainResult(result, path, time.perf_counter() - started, best_step)

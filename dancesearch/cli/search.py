@@ -179,6 +179,8 @@ def format_results(results: Any) -> str:
     if results.confidence is not None:
         lines.append(f"confidence: {results.confidence.hint} (top result "
                      f"{results.confidence.z:.1f} sd above the next 50)")  # fmt: skip
+    elif results.results:
+        lines.append("confidence: too few clips pass the filters to judge")
     lines += [f"note: {n}" for n in results.notes]
     credits = dict.fromkeys(_credit(r.payload) for r in results.results)
     lines += ["", "credits:", *(f"  {c}" for c in credits)] if credits else []

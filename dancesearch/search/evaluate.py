@@ -49,8 +49,10 @@ def evaluate_collection(
     data = load_clipset(library)
     gallery = data.subset(np.flatnonzero(data.clips["split"] == split))
     where = SearchFilter(splits=(split,))
+    if len(gallery) < 2:
+        raise LibraryError(f"{library.root}: the {split} split holds {len(gallery)} clips; need 2")
     held = store.count(info.name, where)
-    if held != len(gallery) or len(gallery) < 2:
+    if held != len(gallery):
         raise LibraryError(
             f"{store.where}: collection {info.name} holds {held} {split} clips, the library "
             f"{len(gallery)}; run `dancesearch embed` first"

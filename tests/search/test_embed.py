@@ -1,0 +1,148 @@
+"""`dancesearch embed`: incremental, idempotent, atomic for readers; evaluation through Qdrant
+equals the in-memory evaluation; the interactive refinement session, driven through a
+pseudo-terminal as a person would."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from dancesearch.search.embed import INPUT_KEY, embed_library
+from dancesearch.search.query import Searcher
+from dancesearch.storage.library import Library
+from dancesearch.storage.store import open_store
+from tests.search.conftest import run
+from tests.search.test_search import folder_state
+
+
+def embed_json(library: Path) -> dict:
+    result = run("embed", "--library", library, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_rerun_over_an_unchanged_library_writes_nothing(library_copy):
+    before = folder_state(library_copy)
+    summary = embed_json(library_copy)
+    assert not summary["changed"] and summary["embedded"] == 0
+    assert folder_state(library_copy) == before
+
+
+def test_only_changed_clips_are_encoded_and_clips_that_left_are_removed(library_copy):
+    lib = Library(library_copy)
+    clips = lib.clips()
+    gone = clips["seq_id"] == "bandai/dataset-1_walk_happy_001"
+    assert 0 < gone.sum() < len(clips)
+    lib.write_table("clips", clips[~gone])
+    captions = lib.table("captions")
+    edited = captions["clip_id"] == clips[~gone]["clip_id"].iloc[0]
+    captions.loc[edited.idxmax(), "caption"] = "a brand new human description"
+    captions.loc[edited.idxmax(), "source"] = "human"
+    lib.write_table("captions", captions)
+    with open_store(None, lib) as store:
+        old = store.current()
+
+    summary = embed_json(library_copy)
+    assert summary["removed"] == gone.sum()
+    assert summary["embedded"] == 1  # the clip whose caption changed
+    assert summary["copied"] == len(clips) - gone.sum() - 1
+    assert summary["collection"] != old and summary["dropped"] == [old]
+    with open_store(None, lib) as store:
+        assert store.current() == summary["collection"]
+        assert store.names() == [summary["collection"]]
+        assert store.count(summary["collection"]) == len(clips) - gone.sum()
+    out = run("query", "brand new", "--mode", "text", "--library", library_copy, "--json")
+    assert json.loads(out.stdout)["results"][0]["clip_id"] == clips[~gone]["clip_id"].iloc[0]
+
+
+def test_a_failed_embed_leaves_the_current_collection_whole_and_a_rerun_completes(
+    library_copy, monkeypatch
+):
+    lib = Library(library_copy)
+    clips = lib.clips()
+    lib.write_table("clips", clips.iloc[1:])  # one clip leaves: a new collection is built
+    with open_store(None, lib) as store:
+        current, count = store.current(), store.count(store.current() or "")
+
+    from dancesearch.storage.store import Store
+
+    real_points = Store.points
+
+    def points_then_crash(self, name):
+        for i, p in enumerate(real_points(self, name)):
+            if i == 50:
+                raise RuntimeError("the machine went away mid-embed")
+            yield p
+
+    monkeypatch.setattr(Store, "points", points_then_crash)
+    with open_store(None, lib) as store, pytest.raises(RuntimeError):
+        embed_library(lib, library_copy / "models" / "default", store)
+    with open_store(None, lib) as store:
+        assert store.current() == current and store.count(current or "") == count
+    with Searcher.open(library_copy) as searcher:
+        assert searcher.search("waltz", limit=3).results  # readers never saw the partial one
+    monkeypatch.setattr(Store, "points", real_points)
+    with open_store(None, lib) as store:
+        summary = embed_library(lib, library_copy / "models" / "default", store)
+        assert store.count(summary.collection) == len(clips) - 1
+        assert set(store.hashes(summary.collection, INPUT_KEY)) == set(clips["clip_id"][1:])
+        assert store.names() == [summary.collection]
+
+
+def test_evaluation_through_qdrant_equals_the_in_memory_evaluation(searchable):
+    from dancesearch.evaluate import evaluate_checkpoint
+    from dancesearch.search.evaluate import evaluate_collection
+
+    lib = Library(searchable)
+    want = evaluate_checkpoint(lib, searchable / "models" / "default", "train")
+    with open_store(None, lib) as store:
+        got = evaluate_collection(lib, store, "train")  # the largest gallery of this library
+    assert got["dense"] == want.model  # every protocol and breakdown, exactly
+    assert set(got) == {"dense", "text", "hybrid"}
+    assert got["hybrid"]["full"]["queries"] == want.model["full"]["queries"]
+
+
+def test_evaluate_search_from_the_command_line(searchable):
+    result = run("evaluate", "--search", "--library", searchable, "--split", "val")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for mode in ("chance", "dense", "text", "hybrid"):
+        assert any(line.startswith(f"| {mode} |") for line in lines), result.output
+
+
+def test_an_interactive_session_refines_undoes_and_finds_more_like_a_result(searchable):
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        str(Path(sys.executable).parent / "dancesearch"),
+        ["query", "a dance", "-i", "--library", str(searchable)],
+        encoding="utf-8", timeout=60, dimensions=(50, 250),
+    )  # fmt: skip
+    child.expect("refine> ")
+    assert "a dance [hybrid]" in child.before
+    child.sendline("+genre waltz")
+    child.expect("refine> ")
+    rows = [line for line in child.before.splitlines() if line[:1].isdigit()]
+    assert rows and all(" waltz " in line for line in rows)
+    child.sendline("+tempo slow")
+    child.expect("refine> ")
+    child.sendline("filters")
+    child.expect("refine> ")
+    assert "+genre waltz +tag tempo.slow" in child.before
+    child.sendline("+genre tango")
+    child.expect("refine> ")
+    assert "error: --genre 'tango'" in child.before
+    child.sendline("undo")
+    child.expect("refine> ")
+    child.sendline("filters")
+    child.expect("refine> ")
+    assert "+genre waltz" in child.before and "tempo" not in child.before
+    child.sendline("more 1")
+    child.expect("refine> ")
+    assert "like " in child.before
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -8,6 +8,7 @@ people use, and equal the in-memory evaluation for dense ranking. Text (BM25) an
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,6 +26,16 @@ from dancesearch.storage.store import Hit, Store
 MODES = ("dense", "text", "hybrid")
 
 
+@dataclass
+class Scores:
+    """(Q, G) scores Qdrant gave each caption of a split's clips, per ranking mode."""
+
+    queries: Queries
+    gallery: ClipSet
+    caption_sim: np.ndarray  # (Q, G) for the threshold protocol
+    by_mode: dict[str, np.ndarray]
+
+
 def evaluate_collection(
     library: Library,
     store: Store,
@@ -38,6 +49,22 @@ def evaluate_collection(
     the `split` clips of the current collection by every caption of theirs. weights: the
     hybrid's (dense, text) weights and fusion ("sum", "rrf" or "dbsf"), by default those
     `dancesearch query` uses."""
+    s = collection_scores(library, store, split, modes, weights, fusion)
+    return {
+        mode: protocols(sim, s.queries, s.gallery, s.caption_sim, seed)
+        for mode, sim in s.by_mode.items()
+    }
+
+
+def collection_scores(
+    library: Library,
+    store: Store,
+    split: str = "test",
+    modes: tuple[str, ...] = MODES,
+    weights: tuple[float, float] | None = HYBRID_WEIGHTS,
+    fusion: str = HYBRID_FUSION,
+) -> Scores:
+    """Query the current collection, filtered to `split`, with every caption of its clips."""
     name = store.current()
     info = store.info(name) if name else None
     if info is None:
@@ -59,8 +86,7 @@ def evaluate_collection(
         )
     q = queries_of(gallery, minilm_cache())
     vectors = text_vectors(ckpt, q.texts)
-    caption_sim = caption_sets(gallery, q)
-    out = {}
+    by_mode = {}
     for mode in modes:
 
         def run(i: int, mode: str = mode) -> list[Hit]:
@@ -71,9 +97,8 @@ def evaluate_collection(
                 return store.search_text(info.name, q.texts[i], n, where)
             return store.hybrid(info.name, vectors[i], q.texts[i], n, where, weights, n, fusion)
 
-        sim = score_matrix(run, q, gallery)
-        out[mode] = protocols(sim, q, gallery, caption_sim, seed)
-    return out
+        by_mode[mode] = score_matrix(run, q, gallery)
+    return Scores(q, gallery, caption_sets(gallery, q), by_mode)
 
 
 @torch.no_grad()

@@ -34,7 +34,9 @@ HYBRID_WEIGHTS = (1.0, 0.02)
 MAX_LIMIT = 500
 MAX_QUERY_CHARS = 2000
 POOL = 50  # scores the confidence hint compares the top result with
-CLEAR, SOME = 3.0, 1.5  # standard deviations above the pool for "clear" and "some"
+# standard deviations above the pool for "clear" and "some", set on the val split, where the
+# top result was right for 56 % of "clear" captions, 18 % of "some", 9 % of the rest
+CLEAR, SOME = 3.5, 2.5
 
 
 @dataclass(frozen=True)

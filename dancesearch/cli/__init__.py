@@ -273,3 +273,6 @@ _register_search(main, library_option)
 from dancesearch.cli.build import register as _register_build  # noqa: E402
 
 _register_build(main, library_option)
+from dancesearch.cli.web import register as _register_web  # noqa: E402
+
+_register_web(main, library_option)

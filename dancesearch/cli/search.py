@@ -105,14 +105,14 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
     ) -> None:  # fmt: skip
         """Find dances matching TEXT, e.g. `dancesearch query "a slow waltz with wide turns"
         --genre waltz`."""
-        from dancesearch.search.query import Searcher
         from dancesearch.search.refine import State
+        from dancesearch.search.remote import open_searcher
 
         if text is None and not interactive:
             raise ConfigError('give the query text: dancesearch query "a slow waltz"')
         where = make_filter(genres, performers, sources, tags, bpm, has_music)
         state = State(text, None, where, mode, limit, per_sequence)
-        with Searcher.open(library, qdrant) as searcher:
+        with open_searcher(library, qdrant) as searcher:
             if interactive:
                 refine_loop(searcher, state)
                 return
@@ -131,10 +131,10 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         as_json: bool,
     ) -> None:  # fmt: skip
         """Find dances like the dance CLIP_ID (nearest dance vectors, itself left out)."""
-        from dancesearch.search.query import Searcher
+        from dancesearch.search.remote import open_searcher
 
         where = make_filter(genres, performers, sources, tags, bpm, has_music)
-        with Searcher.open(library, qdrant) as searcher:
+        with open_searcher(library, qdrant) as searcher:
             show(searcher.similar(clip_id, where, limit, per_sequence), as_json)
 
 

@@ -123,6 +123,7 @@ class Searcher:
                     f"{library}` (or `dancesearch build`)"
                 )
             store.require(info.fingerprint)  # the text vectors are this install's
+            store.count(info.name)  # opens it now: held by another process fails here
         except BaseException:
             store.close()
             raise
@@ -230,23 +231,24 @@ class Searcher:
 
     # ---- filters ---------------------------------------------------------------------------
     def check(self, where: SearchFilter) -> SearchFilter:
-        """The filter with each value spelled as the collection holds it (case aside; a tag
-        may be given without its facet, "jump" for "legs.jump"); ConfigError naming the
-        option and listing the valid values for one the collection does not hold."""
-        held: dict[str, list[str]] = self.info.facets
-        fixed: dict[str, Any] = {}
-        for name, facet, option in FILTER_FACETS:
-            values = getattr(where, name)
-            if values:
-                fixed[name] = tuple(spell(v, held.get(facet, []), option) for v in values)
-        if (
-            where.bpm_min is not None
-            and where.bpm_max is not None
-            and where.bpm_min > where.bpm_max
-        ):
-            bpm = f"{where.bpm_min:g}:{where.bpm_max:g}"
-            raise ConfigError(f"--bpm {bpm}: the minimum is above the maximum")
-        return replace(where, **fixed)
+        """The filter spelled as the collection holds it (see check_filter)."""
+        return check_filter(where, self.info.facets)
+
+
+def check_filter(where: SearchFilter, facets: dict[str, Any]) -> SearchFilter:
+    """The filter with each value spelled as the collection holds it (case aside; a tag may be
+    given without its facet, "jump" for "legs.jump"); ConfigError naming the option and
+    listing the valid values for one the collection does not hold. facets: the filter values
+    the collection holds (CollectionInfo.facets)."""
+    fixed: dict[str, Any] = {}
+    for name, facet, option in FILTER_FACETS:
+        values = getattr(where, name)
+        if values:
+            fixed[name] = tuple(spell(v, facets.get(facet, []), option) for v in values)
+    if where.bpm_min is not None and where.bpm_max is not None and where.bpm_min > where.bpm_max:
+        bpm = f"{where.bpm_min:g}:{where.bpm_max:g}"
+        raise ConfigError(f"--bpm {bpm}: the minimum is above the maximum")
+    return replace(where, **fixed)
 
 
 FILTER_FACETS = (

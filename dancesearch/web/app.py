@@ -1,0 +1,234 @@
+"""The HTTP API and the page of `dancesearch serve`: the same Searcher as `dancesearch query`
+(no second search implementation), clip metadata, motion and music, ratings for the user study,
+and the built page from static/. Every parameter is validated; media are found through the
+catalogue by clip id; request bodies are bounded; no CORS.
+
+While it runs it holds the library's Qdrant Edge collection and writes <library>/serve.json,
+through which `dancesearch query` in another terminal reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from dancesearch.errors import DancesearchError, LibraryError
+from dancesearch.search.query import MAX_QUERY_CHARS, MODES, Searcher
+from dancesearch.storage.qdrant import SearchFilter
+from dancesearch.web import media
+from dancesearch.web.study import FILE as STUDY_FILE
+from dancesearch.web.study import Study
+
+STATIC = Path(__file__).parent / "static"
+HANDOFF = "serve.json"  # in the library: where the running server listens
+MAX_BODY_BYTES = 16 * 1024
+PAGE_LIMIT = 100  # results per request from the page's API
+Text = Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)]
+Values = Annotated[list[str], Query(max_length=50)]
+
+
+class Rating(BaseModel):
+    motion: int = Field(ge=1, le=5)
+    music: int | None = Field(default=None, ge=1, le=5)
+
+
+class Rated(BaseModel):
+    trial_id: str = Field(min_length=1, max_length=64)
+    rater: str = Field(min_length=1, max_length=64)
+    left: Rating
+    right: Rating
+
+
+def create_app(
+    library: str | Path,
+    qdrant: str | None = None,
+    url: str | None = None,
+    study_arms: tuple[str, str] = ("hybrid", "dense"),
+) -> FastAPI:
+    """The app over one library; url: where it listens, written to <library>/serve.json for
+    other processes (None writes nothing)."""
+    root = Path(library)
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        searcher = Searcher.open(root, qdrant)
+        state["searcher"] = searcher
+        state["clips"] = catalogue(searcher)
+        state["study"] = Study(root / STUDY_FILE, study_arms)
+        handoff = root / HANDOFF
+        if url:
+            handoff.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        try:
+            yield
+        finally:
+            if url:
+                handoff.unlink(missing_ok=True)
+            searcher.close()
+
+    app = FastAPI(
+        title="dancesearch",
+        summary="Text-to-dance search: dance clips, music and 3D motion, ranked.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def bounded_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": "request body too large"}, status_code=413)
+        return await call_next(request)
+
+    def searcher() -> Searcher:
+        return state["searcher"]
+
+    def clip(clip_id: str) -> dict[str, Any]:
+        record = state["clips"].get(clip_id)
+        if record is None:
+            raise HTTPException(404, f"no clip {clip_id!r} in this library")
+        return record
+
+    def answer(run: Callable[[], Any]) -> Any:
+        try:
+            return run().as_dict()
+        except DancesearchError as e:
+            raise HTTPException(400, str(e)) from None
+
+    @app.get("/api/search")
+    def search(
+        q: Text,
+        mode: Annotated[str, Query(pattern="^(" + "|".join(MODES) + ")$")] = "hybrid",
+        genre: Values = [],  # noqa: B006  (FastAPI copies defaults)
+        performer: Values = [],  # noqa: B006
+        source: Values = [],  # noqa: B006
+        tag: Values = [],  # noqa: B006
+        not_tag: Values = [],  # noqa: B006
+        bpm_min: Annotated[float | None, Query(ge=0, le=400)] = None,
+        bpm_max: Annotated[float | None, Query(ge=0, le=400)] = None,
+        music: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 10,
+        per_sequence: Annotated[int | None, Query(ge=1, le=50)] = None,
+    ) -> Any:
+        """Ranked clips for a description: the options and filters of `dancesearch query`."""
+        where = SearchFilter(tuple(genre), tuple(performer), tuple(source), bpm_min, bpm_max,
+                             tuple(tag), music, not_tags=tuple(not_tag))  # fmt: skip
+        return answer(lambda: searcher().search(q, where, mode, limit, per_sequence))
+
+    @app.get("/api/similar/{clip_id:path}")
+    def similar(
+        clip_id: str,
+        genre: Values = [],  # noqa: B006
+        source: Values = [],  # noqa: B006
+        tag: Values = [],  # noqa: B006
+        music: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 10,
+        per_sequence: Annotated[int | None, Query(ge=1, le=50)] = None,
+    ) -> Any:
+        """Dances like a dance (nearest dance vectors, itself left out)."""
+        clip(clip_id)
+        where = SearchFilter(genres=tuple(genre), sources=tuple(source), tags=tuple(tag),
+                             has_music=music)  # fmt: skip
+        return answer(lambda: searcher().similar(clip_id, where, limit, per_sequence))
+
+    @app.get("/api/facets")
+    def facets() -> Any:
+        """The filter values the library holds."""
+        return searcher().info.facets
+
+    @app.get("/api/clips/{clip_id:path}/motion")
+    def clip_motion(clip_id: str) -> Any:
+        """The clip's joints: 22 names, parents, positions (T * 22 * 3, metres, Y up)."""
+        try:
+            return media.motion(searcher().library, clip(clip_id))
+        except LibraryError as e:
+            raise HTTPException(404, str(e)) from None
+
+    @app.get("/api/clips/{clip_id:path}/audio")
+    def clip_audio(clip_id: str) -> Response:
+        """The clip's music segment as WAV; 404 for a silent clip."""
+        try:
+            wav = media.audio_wav(clip(clip_id))
+        except LibraryError as e:
+            raise HTTPException(404, str(e)) from None
+        return Response(wav, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/api/clips/{clip_id:path}")
+    def clip_info(clip_id: str) -> Any:
+        """A clip's payload with its frame rate, length and media links."""
+        record = clip(clip_id)
+        return {
+            **record["payload"],
+            "fps": media.FPS,
+            "n_frames": record["n_frames"],
+            "motion_url": f"/api/clips/{clip_id}/motion",
+            "audio_url": f"/api/clips/{clip_id}/audio" if record["has_music"] else None,
+        }
+
+    @app.get("/api/study/next")
+    def study_next(rater: Annotated[str, Query(min_length=1, max_length=64)]) -> Any:
+        """A blind trial: a held-out caption and two clips, A and B."""
+        s = searcher()
+
+        def top1(mode: str, text: str) -> str | None:
+            hits = s.search(text, mode=mode, limit=1).results
+            return hits[0].clip_id if hits else None
+
+        try:
+            trial = state["study"].new_trial(rater, study_captions(state["clips"]), top1)
+        except DancesearchError as e:
+            raise HTTPException(400, str(e)) from None
+        return {"trial_id": trial.trial_id, "query": trial.query,
+                "left": {"clip_id": trial.left}, "right": {"clip_id": trial.right}}  # fmt: skip
+
+    @app.post("/api/study/rate")
+    def study_rate(body: Rated) -> Any:
+        """Store a rater's 1-5 ratings of both clips of a trial."""
+        try:
+            state["study"].rate(body.trial_id, body.rater, (body.left.motion, body.left.music),
+                                (body.right.motion, body.right.music))  # fmt: skip
+        except DancesearchError as e:
+            raise HTTPException(400, str(e)) from None
+        return {"ok": True}
+
+    if (STATIC / "index.html").is_file():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def page() -> FileResponse:
+            return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+def catalogue(searcher: Searcher) -> dict[str, dict[str, Any]]:
+    """clip id -> its catalogue record and payload, for the clips the collection holds."""
+    from dancesearch.storage import schema
+    from dancesearch.storage.qdrant import payloads
+
+    library = searcher.library
+    by_id = {p["clip_id"]: p for p in payloads(library)}
+    held = set(searcher.store.hashes(searcher.info.name))
+    out = {}
+    for record in schema.records(library.clips(), schema.clip_record):
+        if record["clip_id"] in held:
+            out[record["clip_id"]] = {**record, "payload": by_id[record["clip_id"]]}
+    return out
+
+
+def study_captions(clips: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """(caption, clip id) of every caption of the held-out (test) clips."""
+    test = [c for c in clips.values() if c["payload"].get("split") == "test"] or list(
+        clips.values()
+    )
+    return [(text, c["clip_id"]) for c in test for text in c["payload"].get("captions") or []]

@@ -9,6 +9,7 @@ Imports stay light (no torch): this is what `dancesearch query` runs per keystro
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ HYBRID_WEIGHTS = (1.0, 0.02)
 MAX_LIMIT = 500
 MAX_QUERY_CHARS = 2000
 POOL = 50  # scores the confidence hint compares the top result with
+VECTOR_CACHE = 1024  # query texts whose vectors a Searcher remembers
 # standard deviations above the pool for "clear" and "some", set on the val split, where the
 # top result was right for 56 % of "clear" captions, 18 % of "some", 9 % of the rest
 CLEAR, SOME = 3.5, 2.5
@@ -104,6 +106,8 @@ class Searcher:
         self, library: Library, store: Store, info: CollectionInfo, encoder: QueryEncoder | None
     ) -> None:
         self.library, self.store, self.info, self._encoder = library, store, info, encoder
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, library: str | Path, qdrant: str | None = None) -> Searcher:
@@ -154,6 +158,18 @@ class Searcher:
             self._encoder = encoder
         return self._encoder
 
+    def vector(self, text: str) -> np.ndarray:
+        """The text's (E,) vector, remembered: refining a query re-runs the same text."""
+        with self._lock:  # the web app searches from several threads
+            vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.encoder.encode([text])[0]
+            with self._lock:
+                if len(self._vectors) >= VECTOR_CACHE:
+                    del self._vectors[next(iter(self._vectors))]  # the oldest
+                self._vectors[text] = vector
+        return vector
+
     # ---- queries --------------------------------------------------------------------------
     def search(
         self,
@@ -170,7 +186,7 @@ class Searcher:
         check_limit(limit)
         if mode not in MODES:
             raise ConfigError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
-        vector = self.encoder.encode([text])[0] if mode != "text" else None
+        vector = self.vector(text) if mode != "text" else None
         name = self.info.name
 
         def fetch(n: int) -> list[Hit]:

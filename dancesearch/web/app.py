@@ -99,11 +99,12 @@ def create_app(
             raise HTTPException(404, f"no clip {clip_id!r} in this library")
         return record
 
-    def answer(run: Callable[[], Any]) -> Any:
+    def answer(run: Callable[[], Any]) -> JSONResponse:
         try:
-            return run().as_dict()
+            results = run().as_dict()
         except DancesearchError as e:
             raise HTTPException(400, str(e)) from None
+        return JSONResponse(results)  # plain JSON already: skip FastAPI's re-encoding
 
     @app.get("/api/search")
     def search(

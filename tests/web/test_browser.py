@@ -1,0 +1,281 @@
+"""The page of `dancesearch serve` in a real browser against the real server: search, a filter
+that re-runs the query, a clip whose skeleton follows its music, two clips on one timeline,
+"more like this", an API error shown on the page, and a rating in Rate mode.
+
+Drives Debian's Chromium (never a downloaded one) headless through Playwright, with WebGL in
+SwiftShader and sound allowed without a click. Screenshots of each step go to
+test-output/screenshots/. Skips where /usr/bin/chromium is missing (`apt-get install chromium`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+STARTUP_S = 120
+WAIT_MS = 30_000  # software WebGL on two cores is slow: generous, but every wait is bounded
+CARDS = "[...document.querySelectorAll('#results .card')]"  # in the page's scripts
+SIDES = "[...document.querySelectorAll('#compare .side')]"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.is_file(),
+    reason=f"no {CHROMIUM}: install Debian's chromium (apt-get install chromium) to run the "
+    "browser tests",
+)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def server(searchable: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`dancesearch serve` on a copy of the searchable library (Qdrant Edge lets one process
+    open a collection, and the study database is written there); yields its base URL."""
+    library = tmp_path_factory.mktemp("web") / "lib"
+    shutil.copytree(searchable, library)
+    port = free_port()
+    command = shutil.which("dancesearch", path=str(Path(sys.executable).parent)) or "dancesearch"
+    process = subprocess.Popen(
+        [command, "serve", "--library", str(library), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"dancesearch serve exited with {process.returncode}:\n"
+                            f"{process.stdout.read() if process.stdout else ''}")  # fmt: skip
+            try:
+                get_json(f"{url}/api/facets")
+                break
+            except (OSError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"dancesearch serve did not answer within {STARTUP_S} s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",  # CI runs as root
+                "--use-angle=swiftshader",  # WebGL without a GPU
+                "--enable-unsafe-swiftshader",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    """A fresh page; fails the test on any uncaught script error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def search(page: Any, text: str, url: str = "/") -> None:
+    """Type a query and press Enter, as a person does; wait for the cards."""
+    page.goto(url)
+    page.fill("#q", text)
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .card")
+    page.wait_for_function("() => !document.querySelector('#results').hasAttribute('aria-busy')")
+
+
+def frame(locator: Any) -> int:
+    return int(locator.get_attribute("data-frame"))
+
+
+def test_search_shows_results_each_with_its_credit_line(page, server):
+    search(page, "a waltz")
+    cards = page.locator("#results .card")
+    assert cards.count() > 0
+    assert "q=a+waltz" in page.url  # shareable
+    assert page.locator("#summary").inner_text().startswith(f"{cards.count()} of ")
+    answer = get_json(f"{server}/api/search?q=a+waltz&limit=12")
+    payloads = {r["clip_id"]: r["payload"] for r in answer["results"]}
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        payload = payloads[card.get_attribute("data-clip-id")]
+        credit = card.locator(".credit")
+        assert credit.is_visible()
+        assert payload["licence"] in credit.inner_text()
+        assert payload["credit"] in credit.inner_text()
+        assert not {"null", "undefined", "NaN"} & set(card.inner_text().split())
+    shot(page, "01-search")
+
+
+def test_a_filter_reruns_the_current_query_without_retyping(page):
+    search(page, "a dance")
+    genres = set(page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.genre)"))
+    assert genres != {"cha-cha"}, "the unfiltered results should not all be cha-cha already"
+    page.check("#filters input[name=genre][value=cha-cha]")
+    page.wait_for_function(
+        f"() => {CARDS}.length > 0 && {CARDS}.every(c => c.dataset.genre === 'cha-cha')"
+    )
+    assert "genre=cha-cha" in page.url and "q=a+dance" in page.url
+    assert page.input_value("#q") == "a dance"
+    shown = page.eval_on_selector_all(
+        "#results .card .meta dd:first-of-type", "ds => ds.map(d => d.textContent)"
+    )
+    assert set(shown) == {"cha-cha"}  # what a person reads, not only the data attribute
+    shot(page, "02-filter-genre")
+    page.go_back()  # the URL is the state: back gives the unfiltered results again
+    page.wait_for_function(f"() => {CARDS}.some(c => c.dataset.genre !== 'cha-cha')")
+
+
+def test_a_clip_with_music_dances_to_it(page):
+    search(page, "a waltz", url="/?music=true")
+    card = page.locator("#results .card").first
+    audio = card.locator("audio")
+    assert audio.count() == 1
+    assert card.locator(".music-note").inner_text() == "♪ with its music"
+    card.locator("button.play").focus()
+    page.keyboard.press("Space")  # keyboard works as well as a click
+    page.wait_for_function("c => Number(c.dataset.frame) > 15", arg=card.element_handle())
+    state = audio.evaluate("a => ({paused: a.paused, t: a.currentTime})")
+    assert state["paused"] is False and state["t"] > 0.3
+    # the skeleton follows the music's clock: frame = floor(t * 30), read in one go
+    f, t = card.evaluate("c => [Number(c.dataset.frame), c.querySelector('audio').currentTime]")
+    assert abs(f - t * 30) <= 8, (f, t)
+    page.wait_for_timeout(500)
+    assert audio.evaluate("a => a.currentTime") > t
+    shot(page, "03-playing")
+    card.locator("button.play").click()
+    assert audio.evaluate("a => a.paused") is True
+    page.wait_for_timeout(300)  # the last frame drawn
+    f, t = card.evaluate("c => [Number(c.dataset.frame), c.querySelector('audio').currentTime]")
+    assert abs(f - t * 30) <= 1, (f, t)  # paused where the music paused
+    page.wait_for_timeout(400)
+    assert frame(card) == f
+
+
+def test_two_clips_compared_on_one_timeline(page):
+    search(page, "a dance")
+    cards = page.locator("#results .card")
+    cards.nth(0).locator(".compare-box").check()
+    cards.nth(1).locator(".compare-box").check()
+    panel = page.locator("#compare")
+    panel.wait_for(state="visible")
+    sides = panel.locator(".side")
+    assert sides.count() == 2
+    assert [sides.nth(i).get_attribute("data-clip-id") for i in range(2)] == [
+        cards.nth(i).get_attribute("data-clip-id") for i in range(2)
+    ]
+    assert panel.locator(".credit").count() == 2
+    assert panel.locator("button.play").count() == 1  # one play/pause, one scrubber
+    assert panel.locator("input.scrub").count() == 1
+    page.wait_for_function(f"() => {SIDES}.every(s => s.dataset.frame === '0')")
+    panel.locator("button.play").click()
+    page.wait_for_function(f"() => {SIDES}.every(s => Number(s.dataset.frame) > 15)")
+    a, b = panel.evaluate("p => [...p.querySelectorAll('.side')].map(s => Number(s.dataset.frame))")
+    assert abs(a - b) <= 1, (a, b)  # one clock (clips are at least a second long)
+    shot(page, "04-compare")
+    panel.locator("button.play").click()
+    panel.locator("input.scrub").fill("0.5")  # the one scrubber moves both
+    page.wait_for_function(f"() => {SIDES}.every(s => s.dataset.frame === '15')")
+
+
+def test_more_like_this(page, server):
+    search(page, "a waltz")
+    first = page.locator("#results .card").first
+    reference = first.get_attribute("data-clip-id")
+    first.locator("button.more").click()
+    page.wait_for_selector("#summary .like")
+    page.wait_for_function(
+        "ref => { const cs = [...document.querySelectorAll('#results .card')];"
+        " return cs.length > 0 && cs.every(c => c.dataset.clipId !== ref); }",
+        arg=reference,
+    )
+    assert "like=" in page.url
+    assert reference in page.locator("#summary .like").inner_text()
+    expected = get_json(f"{server}/api/similar/{reference}?limit=12")["results"]
+    shown = page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.clipId)")
+    assert shown == [r["clip_id"] for r in expected]
+    shot(page, "05-more-like-this")
+
+
+def test_an_api_error_is_shown_on_the_page(page):
+    page.goto("/?q=a+waltz&genre=hip-hop")
+    message = page.locator("#message")
+    message.wait_for(state="visible")
+    text = message.inner_text()
+    assert "hip-hop" in text and "waltz" in text  # the server's sentence lists the valid ones
+    shot(page, "06-error")
+
+
+def test_rate_a_pair_in_study_mode(page, server):
+    page.goto("/")
+    page.get_by_role("link", name="Rate").click()
+    assert "view=rate" in page.url
+    page.fill("#rater", "browser-test")
+    page.press("#rater", "Enter")
+    trial = page.locator("#trial form.trial")
+    trial.wait_for()
+    sides = trial.locator(".side")
+    assert sides.count() == 2
+    assert trial.locator(".credit").count() == 2
+    assert not {"null", "undefined", "NaN"} & set(trial.inner_text().split())
+    for side in ("a", "b"):
+        trial.locator(f"label[for={side}-motion-4]").click()
+        music = trial.locator(f"input[name={side}-music]").first
+        if music.is_enabled():
+            trial.locator(f"label[for={side}-music-3]").click()
+    shot(page, "07-rate")
+    with page.expect_response(lambda r: r.url.endswith("/api/study/rate")) as answer:
+        trial.get_by_role("button", name="Submit ratings").click()
+    assert answer.value.status == 200 and answer.value.json() == {"ok": True}
+    page.wait_for_selector("text=Saved. Thank you!")
+    shot(page, "08-rated")
+    rated = trial.get_attribute("data-trial-id")
+    page.get_by_role("button", name="Next pair").click()
+    page.wait_for_function(
+        "id => { const f = document.querySelector('#trial form.trial');"
+        " return f && f.dataset.trialId !== id; }",
+        arg=rated,
+    )

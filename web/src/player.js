@@ -1,0 +1,375 @@
+// The 3D skeleton players. One WebGL context serves every player on the page: each player owns
+// a plain 2D canvas, and the shared renderer draws a player's scene into a corner of its own
+// (off-page) canvas and copies it across. Only players on screen are drawn, and only when their
+// frame changes; the render loop sleeps when nothing plays.
+
+import {
+  Color,
+  CylinderGeometry,
+  DirectionalLight,
+  GridHelper,
+  HemisphereLight,
+  InstancedMesh,
+  Matrix4,
+  MeshLambertMaterial,
+  PerspectiveCamera,
+  Quaternion,
+  Scene,
+  SphereGeometry,
+  Vector3,
+  WebGLRenderer,
+} from "three";
+
+const COLOURS = { left: 0xd1495b, right: 0x2f6fb0, centre: 0x5b5b5b };
+const BACKGROUND = 0xf6f4ef;
+const BONE_RADIUS_M = 0.03;
+const JOINT_RADIUS_M = 0.045;
+const FOV_DEG = 35;
+
+// ---------------------------------------------------------------- the one shared renderer
+
+let shared; // WebGLRenderer, null when WebGL is unavailable, undefined before the first try
+
+function renderer() {
+  if (shared !== undefined) return shared;
+  try {
+    const canvas = document.createElement("canvas");
+    shared = new WebGLRenderer({ canvas, antialias: true, powerPreference: "low-power" });
+    shared.setPixelRatio(1); // sizes below are device pixels already
+    shared.setClearColor(BACKGROUND);
+    shared.setScissorTest(true);
+    canvas.addEventListener("webglcontextrestored", () => views.forEach((v) => (v.dirty = true)));
+  } catch {
+    shared = null;
+  }
+  return shared;
+}
+
+export const webglAvailable = () => renderer() !== null;
+
+// geometry and materials are shared by all skeletons; each skeleton has its own instances
+const boneGeometry = new CylinderGeometry(BONE_RADIUS_M, BONE_RADIUS_M, 1, 8, 1).translate(0, 0.5, 0);
+const jointGeometry = new SphereGeometry(JOINT_RADIUS_M, 12, 8);
+const material = new MeshLambertMaterial({ color: 0xffffff });
+
+function side(name) {
+  if (name.startsWith("left")) return COLOURS.left;
+  if (name.startsWith("right")) return COLOURS.right;
+  return COLOURS.centre;
+}
+
+// ---------------------------------------------------------------- one skeleton scene
+
+/**
+ * The scene of one clip. motion: {fps, n_frames, joints: [J names], parents: [J], positions:
+ * flat (T*J*3) metres, Y up, frame-major}. Bones are thin cylinders from parent to child joint,
+ * coloured by the child's side (left red, right blue); a floor grid at the lowest foot height;
+ * a camera that sees the whole clip from the dancer's front-left, turned by drag or arrow keys.
+ */
+export class Skeleton {
+  constructor(motion) {
+    this.fps = motion.fps;
+    this.frames = motion.n_frames;
+    this.parents = motion.parents;
+    this.nJoints = motion.joints.length;
+    this.positions = Float32Array.from(motion.positions);
+    this.bones = this.parents.map((p, c) => [p, c]).filter(([p]) => p >= 0);
+
+    this.scene = new Scene();
+    this.scene.add(new HemisphereLight(0xffffff, 0x8a8577, 2.2));
+    const sun = new DirectionalLight(0xffffff, 1.6);
+    sun.position.set(2, 5, 3);
+    this.scene.add(sun);
+
+    this.boneMesh = new InstancedMesh(boneGeometry, material, this.bones.length);
+    this.jointMesh = new InstancedMesh(jointGeometry, material, this.nJoints);
+    const colour = new Color();
+    this.bones.forEach(([, c], i) => this.boneMesh.setColorAt(i, colour.setHex(side(motion.joints[c]))));
+    motion.joints.forEach((name, j) => this.jointMesh.setColorAt(j, colour.setHex(side(name))));
+    this.boneMesh.frustumCulled = this.jointMesh.frustumCulled = false;
+    this.scene.add(this.boneMesh, this.jointMesh);
+
+    this._frame(motion.joints);
+    this.azimuth = 0;
+    this.camera = new PerspectiveCamera(FOV_DEG, 1, 0.05, 100);
+    this.aim(1);
+    this.set(0);
+  }
+
+  /** Bounding box of every frame, floor and the dancer's first facing direction. */
+  _frame(names) {
+    const p = this.positions;
+    const lo = [Infinity, Infinity, Infinity];
+    const hi = [-Infinity, -Infinity, -Infinity];
+    for (let i = 0; i < p.length; i += 3) {
+      for (let k = 0; k < 3; k++) {
+        lo[k] = Math.min(lo[k], p[i + k]);
+        hi[k] = Math.max(hi[k], p[i + k]);
+      }
+    }
+    this.lo = lo;
+    this.hi = hi;
+    this.center = new Vector3((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
+    const size = Math.max(4, Math.ceil(Math.max(hi[0] - lo[0], hi[2] - lo[2]) + 2));
+    const grid = new GridHelper(size, size * 2, 0x9d978a, 0xd3cec3);
+    grid.position.set(Math.round(this.center.x), lo[1], Math.round(this.center.z));
+    this.scene.add(grid);
+    // forward = left x up (the convention of dancesearch/skeleton.py): from the hips at frame 0
+    const l = names.indexOf("left_hip");
+    const r = names.indexOf("right_hip");
+    const lx = p[l * 3] - p[r * 3];
+    const lz = p[l * 3 + 2] - p[r * 3 + 2];
+    this.facing = Math.hypot(lx, lz) > 1e-6 ? Math.atan2(-lz, lx) : 0;
+  }
+
+  /** Place the camera for a canvas of this aspect ratio so the whole clip is in view. */
+  aim(aspect) {
+    const cam = this.camera;
+    cam.aspect = aspect;
+    const yaw = this.facing + Math.PI / 5 + this.azimuth; // from the front, a little to the left
+    const pitch = 0.3;
+    const back = new Vector3(Math.cos(pitch) * Math.sin(yaw), Math.sin(pitch), Math.cos(pitch) * Math.cos(yaw));
+    const right = new Vector3(0, 1, 0).cross(back).normalize();
+    const up = back.clone().cross(right);
+    // the nearest distance at which every corner of the clip's box is inside the frustum
+    const tanV = Math.tan((FOV_DEG * Math.PI) / 360);
+    const tanH = tanV * aspect;
+    let distance = 0;
+    let depth = 0;
+    const corner = new Vector3();
+    for (let i = 0; i < 8; i++) {
+      corner.set(i & 1 ? this.hi[0] : this.lo[0], i & 2 ? this.hi[1] : this.lo[1], i & 4 ? this.hi[2] : this.lo[2]);
+      corner.sub(this.center);
+      const z = corner.dot(back); // towards the camera
+      distance = Math.max(distance, z + Math.abs(corner.dot(right)) / tanH, z + Math.abs(corner.dot(up)) / tanV);
+      depth = Math.max(depth, Math.abs(z));
+    }
+    distance *= 1.08; // a margin
+    cam.position.copy(this.center).addScaledVector(back, distance);
+    cam.near = Math.max(0.01, distance - depth - 1);
+    cam.far = distance + depth + 10;
+    cam.lookAt(this.center);
+    cam.updateProjectionMatrix();
+  }
+
+  /** Pose the skeleton at frame f (clamped). */
+  set(f) {
+    f = Math.max(0, Math.min(this.frames - 1, f));
+    const p = this.positions;
+    const base = f * this.nJoints * 3;
+    const m = new Matrix4();
+    const a = new Vector3();
+    const b = new Vector3();
+    const dir = new Vector3();
+    const q = new Quaternion();
+    const up = new Vector3(0, 1, 0);
+    const one = new Vector3(1, 1, 1);
+    for (let j = 0; j < this.nJoints; j++) {
+      a.fromArray(p, base + j * 3);
+      this.jointMesh.setMatrixAt(j, m.makeTranslation(a.x, a.y, a.z));
+    }
+    this.bones.forEach(([pa, c], i) => {
+      a.fromArray(p, base + pa * 3);
+      b.fromArray(p, base + c * 3);
+      dir.subVectors(b, a);
+      const length = dir.length();
+      q.setFromUnitVectors(up, length > 1e-9 ? dir.divideScalar(length) : up);
+      this.boneMesh.setMatrixAt(i, m.compose(a, q, one.set(1, Math.max(length, 1e-6), 1)));
+    });
+    this.jointMesh.instanceMatrix.needsUpdate = true;
+    this.boneMesh.instanceMatrix.needsUpdate = true;
+  }
+
+  dispose() {
+    this.boneMesh.dispose();
+    this.jointMesh.dispose();
+    this.scene.traverse((o) => o.isGridHelper && (o.geometry.dispose(), o.material.dispose()));
+  }
+}
+
+// ---------------------------------------------------------------- the render loop
+
+const views = new Set();
+let looping = false;
+const onScreen = new IntersectionObserver(
+  (entries) => {
+    for (const e of entries) {
+      const view = e.target._view;
+      if (!view) continue;
+      view.visible = e.isIntersecting;
+      if (view.visible) {
+        view.dirty = true;
+        view.load();
+      } else if (view.pauseOffscreen) {
+        view.playback.pause(); // no dancing (or music) nobody sees
+      }
+    }
+    wake();
+  },
+  { rootMargin: "100px" },
+);
+const resized = new ResizeObserver((entries) => {
+  for (const e of entries) if (e.target._view) e.target._view.dirty = true;
+  wake();
+});
+
+function wake() {
+  if (!looping) {
+    looping = true;
+    requestAnimationFrame(loop);
+  }
+}
+
+function loop() {
+  let busy = false;
+  for (const view of views) {
+    if (!view.visible || !view.skeleton) continue;
+    view.playback.tick();
+    const t = view.playback.now();
+    const f = Math.min(view.skeleton.frames - 1, Math.floor(t * view.skeleton.fps + 1e-6));
+    if (f !== view.frame || view.dirty) {
+      view.frame = f;
+      view.skeleton.set(f);
+      draw(view);
+      view.dirty = false;
+    }
+    view.onFrame(f, t);
+    busy ||= view.playback.playing;
+  }
+  if (busy) requestAnimationFrame(loop);
+  else looping = false;
+}
+
+function draw(view) {
+  const r = renderer();
+  const canvas = view.canvas;
+  const dpr = Math.min(window.devicePixelRatio || 1, 2);
+  const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
+  const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  if (w !== view.aimedW || h !== view.aimedH) {
+    view.skeleton.aim(w / h);
+    view.aimedW = w;
+    view.aimedH = h;
+  }
+  const size = r.getSize(new Vector3());
+  if (size.x < w || size.y < h) r.setSize(Math.max(size.x, w), Math.max(size.y, h), false);
+  const H = r.domElement.height;
+  r.setViewport(0, 0, w, h); // GL counts from the bottom-left corner
+  r.setScissor(0, 0, w, h);
+  r.render(view.skeleton.scene, view.skeleton.camera);
+  view.context.drawImage(r.domElement, 0, H - h, w, h, 0, 0, w, h);
+}
+
+/**
+ * A player: a canvas showing one clip's skeleton, driven by a Playback (its own or shared).
+ * The motion loads when the canvas first comes on screen. onFrame(frame, t) runs every
+ * animation frame while it plays. Call dispose() when the canvas leaves the page.
+ */
+export class Player {
+  constructor({ clipId, motionUrl = null, playback, label, loadMotion, pauseOffscreen = true }) {
+    this.clipId = clipId;
+    this.playback = playback;
+    this.pauseOffscreen = pauseOffscreen;
+    this.frame = -1;
+    this.visible = false;
+    this.dirty = true;
+    this.skeleton = null;
+    this.azimuth = 0;
+    this.onFrame = () => {};
+    this._load = () => loadMotion(clipId, motionUrl);
+
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "stage";
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", `3D skeleton of ${label}. Space plays or pauses; drag or use the arrow keys to turn it.`);
+    this.canvas._view = this;
+    this.context = this.canvas.getContext("2d");
+    this.status = document.createElement("p");
+    this.status.className = "stage-status";
+    this.status.textContent = "loading the motion…";
+    this.element = document.createElement("div");
+    this.element.className = "stage-box";
+    this.element.append(this.canvas, this.status);
+    this._turnable();
+
+    this._unlisten = playback.onChange(() => {
+      this.dirty = true;
+      wake();
+    });
+    views.add(this);
+    onScreen.observe(this.canvas);
+    resized.observe(this.canvas);
+  }
+
+  load() {
+    if (this._loading) return this._loading;
+    if (!webglAvailable()) {
+      this.status.textContent = "The 3D view needs WebGL, which this browser has turned off.";
+      return (this._loading = Promise.resolve());
+    }
+    this._loading = this._load().then(
+      (motion) => {
+        if (this.disposed) return;
+        this.skeleton = new Skeleton(motion);
+        this.skeleton.azimuth = this.azimuth;
+        this.status.hidden = true;
+        this.dirty = true;
+        wake();
+      },
+      (err) => {
+        this.status.textContent = `The motion could not be loaded: ${err.message}`;
+        this.status.classList.add("error");
+      },
+    );
+    return this._loading;
+  }
+
+  _turnable() {
+    const turn = (radians) => {
+      this.azimuth += radians;
+      if (this.skeleton) {
+        this.skeleton.azimuth = this.azimuth;
+        this.aimedW = 0; // re-aim on the next draw
+        this.dirty = true;
+        wake();
+      }
+    };
+    let lastX = null;
+    this.canvas.addEventListener("pointerdown", (e) => {
+      lastX = e.clientX;
+      this.canvas.setPointerCapture(e.pointerId);
+    });
+    this.canvas.addEventListener("pointermove", (e) => {
+      if (lastX === null) return;
+      turn(-(e.clientX - lastX) * 0.01);
+      lastX = e.clientX;
+    });
+    const stop = () => (lastX = null);
+    this.canvas.addEventListener("pointerup", stop);
+    this.canvas.addEventListener("pointercancel", stop);
+    this.canvas.addEventListener("keydown", (e) => {
+      if (e.key === " " || e.key === "Enter") {
+        e.preventDefault();
+        this.playback.toggle();
+      } else if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        e.preventDefault();
+        turn(e.key === "ArrowLeft" ? 0.2 : -0.2);
+      }
+    });
+  }
+
+  dispose() {
+    this.disposed = true;
+    this.playback.pause();
+    this._unlisten();
+    views.delete(this);
+    onScreen.unobserve(this.canvas);
+    resized.unobserve(this.canvas);
+    if (this.skeleton) this.skeleton.dispose();
+  }
+}

@@ -193,6 +193,17 @@ def test_a_clip_with_music_dances_to_it(page):
     assert abs(f - t * 30) <= 1, (f, t)  # paused where the music paused
     page.wait_for_timeout(400)
     assert frame(card) == f
+    # near the end it loops, and the music starts again with the dance
+    card.locator("button.play").click()
+    end = float(card.locator("input.scrub").get_attribute("max"))
+    card.locator("input.scrub").fill(f"{end - 0.3:.2f}")
+    page.wait_for_function("c => Number(c.dataset.frame) > 30", arg=card.element_handle())
+    page.wait_for_function("c => Number(c.dataset.frame) < 10", arg=card.element_handle())
+    page.wait_for_function("c => Number(c.dataset.frame) > 10", arg=card.element_handle())
+    t = audio.evaluate("a => a.currentTime")
+    assert t < 2, t  # from the start again
+    page.wait_for_timeout(400)
+    assert audio.evaluate("a => !a.paused && a.currentTime") > t
 
 
 def test_two_clips_compared_on_one_timeline(page):

@@ -142,8 +142,26 @@ export function renderResults(list, response, query, handlers) {
   };
 }
 
+/**
+ * The filters of `state` that the server's answer does not report as applied (its `filter`),
+ * so the page never claims a filter it did not use.
+ */
+export function unapplied(state, filter) {
+  if (!filter) return [];
+  const has = (list, v) => (list || []).includes(v);
+  const out = [];
+  if (state.genre.some((g) => !has(filter.genres, g))) out.push("genre");
+  if (state.performer && !has(filter.performers, state.performer)) out.push("performer");
+  if (state.source && !has(filter.sources, state.source)) out.push("source");
+  if (state.tag.some((t) => !has(filter.tags, t))) out.push("required tags");
+  if (state.not_tag.some((t) => !has(filter.not_tags, t))) out.push("excluded tags");
+  if ((state.bpm_min && filter.bpm_min == null) || (state.bpm_max && filter.bpm_max == null)) out.push("BPM");
+  if (state.music && filter.has_music == null) out.push("music");
+  return out;
+}
+
 /** The line above the grid: how many clips, how sure, and any notes from the server. */
-export function summary(response) {
+export function summary(response, state) {
   const n = response.results.length;
   const parts = [
     el("p", { class: "count" }, `${n} of ${response.candidates} clips that pass the filters, for `, el("q", {}, response.query), ` (${response.mode})`),
@@ -160,5 +178,9 @@ export function summary(response) {
     );
   }
   for (const note of response.notes || []) parts.push(el("p", { class: "note" }, note));
+  const ignored = unapplied(state, response.filter);
+  if (ignored.length) {
+    parts.push(el("p", { class: "note unapplied" }, `Not applied to this search: ${ignored.join(", ")}.`));
+  }
   return parts;
 }

@@ -55,9 +55,10 @@ export class Playback {
     for (const fn of this._listeners) fn(this);
   }
 
+  /** Whether the music reaches time t (a shorter clip's music ends before the timeline). */
   _audioCovers(t) {
     const a = this.audio;
-    return a !== null && !this._audioEnded && t < (Number.isFinite(a.duration) ? a.duration : Infinity);
+    return a !== null && t < (Number.isFinite(a.duration) ? a.duration : Infinity);
   }
 
   /** The current time in seconds, 0 <= t <= duration. */

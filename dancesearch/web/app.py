@@ -130,16 +130,21 @@ def create_app(
     def similar(
         clip_id: str,
         genre: Values = [],  # noqa: B006
+        performer: Values = [],  # noqa: B006
         source: Values = [],  # noqa: B006
         tag: Values = [],  # noqa: B006
+        not_tag: Values = [],  # noqa: B006
+        bpm_min: Annotated[float | None, Query(ge=0, le=400)] = None,
+        bpm_max: Annotated[float | None, Query(ge=0, le=400)] = None,
         music: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 10,
         per_sequence: Annotated[int | None, Query(ge=1, le=50)] = None,
     ) -> Any:
-        """Dances like a dance (nearest dance vectors, itself left out)."""
+        """Dances like a dance (nearest dance vectors, itself left out), with the filters of
+        /api/search."""
         clip(clip_id)
-        where = SearchFilter(genres=tuple(genre), sources=tuple(source), tags=tuple(tag),
-                             has_music=music)  # fmt: skip
+        where = SearchFilter(tuple(genre), tuple(performer), tuple(source), bpm_min, bpm_max,
+                             tuple(tag), music, not_tags=tuple(not_tag))  # fmt: skip
         return answer(lambda: searcher().similar(clip_id, where, limit, per_sequence))
 
     @app.get("/api/facets")

@@ -125,6 +125,9 @@ def search(page: Any, text: str, url: str = "/") -> None:
     page.press("#q", "Enter")
     page.wait_for_selector("#results .card")
     page.wait_for_function("() => !document.querySelector('#results').hasAttribute('aria-busy')")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#results .card').dataset.frame) >= 0"
+    )
 
 
 def frame(locator: Any) -> int:
@@ -137,6 +140,10 @@ def test_search_shows_results_each_with_its_credit_line(page, server):
     assert cards.count() > 0
     assert "q=a+waltz" in page.url  # shareable
     assert page.locator("#summary").inner_text().startswith(f"{cards.count()} of ")
+    # one WebGL context for the page: each card draws into a plain 2D canvas
+    assert page.eval_on_selector_all(
+        "canvas.stage", "cs => cs.every(c => c.getContext('2d') !== null)"
+    )
     answer = get_json(f"{server}/api/search?q=a+waltz&limit=12")
     payloads = {r["clip_id"]: r["payload"] for r in answer["results"]}
     for i in range(cards.count()):
@@ -244,6 +251,9 @@ def test_more_like_this(page, server):
         arg=reference,
     )
     assert "like=" in page.url
+    page.wait_for_function(
+        "() => Number(document.querySelector('#results .card').dataset.frame) >= 0"
+    )
     assert reference in page.locator("#summary .like").inner_text()
     expected = get_json(f"{server}/api/similar/{reference}?limit=12")["results"]
     shown = page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.clipId)")

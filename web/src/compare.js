@@ -14,6 +14,7 @@ export function openCompare(section, payloads, onClose) {
   const first = audios.findIndex((a) => a !== null);
   const playback = new Playback(duration, first >= 0 ? audios[first] : null);
   const ui = controls(playback, "the comparison");
+  ui.element.insertBefore(ui.time, ui.element.querySelector(".speed")); // room for it here
   const players = payloads.map((p, i) => {
     const name = "AB"[i];
     const player = new Player({ clipId: p.clip_id, playback, label: `clip ${name}, ${title(p)}`, loadMotion: api.motion });

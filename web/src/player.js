@@ -120,13 +120,54 @@ export class Skeleton {
     const lx = p[l * 3] - p[r * 3];
     const lz = p[l * 3 + 2] - p[r * 3 + 2];
     this.facing = Math.hypot(lx, lz) > 1e-6 ? Math.atan2(-lz, lx) : 0;
+    this.view = this.facing + Math.PI / 5; // from the front, a little to the left
+    // a dancer who travels is watched from the side of the travel, so the path runs across
+    // the picture (where it is widest) rather than away from the camera
+    const travel = this._travel(p);
+    if (travel) {
+      const sides = [travel.yaw + Math.PI / 2, travel.yaw - Math.PI / 2];
+      const gap = (a) => Math.abs(Math.atan2(Math.sin(a - this.facing), Math.cos(a - this.facing)));
+      this.view = gap(sides[0]) <= gap(sides[1]) ? sides[0] : sides[1];
+    }
+  }
+
+  /** The pelvis path's main direction (yaw about +Y) when it spans over a metre, else null. */
+  _travel(p) {
+    const stride = this.nJoints * 3; // the pelvis is joint 0
+    let mx = 0;
+    let mz = 0;
+    for (let f = 0; f < this.frames; f++) {
+      mx += p[f * stride] / this.frames;
+      mz += p[f * stride + 2] / this.frames;
+    }
+    let xx = 0;
+    let xz = 0;
+    let zz = 0;
+    for (let f = 0; f < this.frames; f++) {
+      const dx = p[f * stride] - mx;
+      const dz = p[f * stride + 2] - mz;
+      xx += dx * dx;
+      xz += dx * dz;
+      zz += dz * dz;
+    }
+    const angle = 0.5 * Math.atan2(2 * xz, xx - zz); // principal axis, from +X towards +Z
+    const ax = Math.cos(angle);
+    const az = Math.sin(angle);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let f = 0; f < this.frames; f++) {
+      const along = p[f * stride] * ax + p[f * stride + 2] * az;
+      lo = Math.min(lo, along);
+      hi = Math.max(hi, along);
+    }
+    return hi - lo > 1 ? { yaw: Math.atan2(ax, az) } : null;
   }
 
   /** Place the camera for a canvas of this aspect ratio so the whole clip is in view. */
   aim(aspect) {
     const cam = this.camera;
     cam.aspect = aspect;
-    const yaw = this.facing + Math.PI / 5 + this.azimuth; // from the front, a little to the left
+    const yaw = this.view + this.azimuth;
     const pitch = 0.3;
     const back = new Vector3(Math.cos(pitch) * Math.sin(yaw), Math.sin(pitch), Math.cos(pitch) * Math.cos(yaw));
     const right = new Vector3(0, 1, 0).cross(back).normalize();

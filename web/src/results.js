@@ -6,6 +6,8 @@ import { add, captions, creditLine, el, hasMusic, metadata, span, tagChips, titl
 import { Player } from "./player.js";
 import { Playback, controls } from "./timeline.js";
 
+const SHOW_TAGS = 5; // shared tags named under "why it matched"; all are highlighted below
+
 const words = (text) => (text.toLowerCase().match(/[a-z0-9]+/g) || []).filter((w) => w.length > 2);
 
 /** Loose agreement of a query word and a tag word: "jumping" ~ "jump", "turns" ~ "turn". */
@@ -40,7 +42,9 @@ function why(result, shared) {
   }
   if (shared.size) {
     if (parts.length) parts.push("; ");
-    parts.push(el("span", {}, "tags: "), el("strong", {}, [...shared].join(", ")));
+    const tags = [...shared];
+    const more = tags.length > SHOW_TAGS ? ` and ${tags.length - SHOW_TAGS} more` : "";
+    parts.push(el("span", {}, "tags: "), el("strong", {}, tags.slice(0, SHOW_TAGS).join(", ")), more);
   }
   if (!parts.length) parts.push("by the model's sense of the words (no word or tag in common)");
   return el("p", { class: "why" }, el("span", { class: "why-label" }, "Why it matched: "), ...parts);
@@ -111,7 +115,7 @@ function card(result, best, mode, query, handlers) {
       el("p", { class: "card-sub" }, span(p)),
       scoreBar(result.score, best, mode),
     ),
-    player.element,
+    add(player.element, ui.time),
     ui.element,
     el("p", { class: hasMusic(p) ? "music-note" : "music-note silent" }, hasMusic(p) ? "♪ with its music" : "no music"),
     audio,

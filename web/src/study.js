@@ -48,7 +48,7 @@ function side(name, clip, disposers) {
   add(
     box,
     el("h3", {}, `Clip ${name}`, silent ? el("span", { class: "music-note silent" }, " no music") : ""),
-    player.element,
+    add(player.element, ui.time),
     ui.element,
     audio,
     scale(`${key}-motion`, `${name}: does the dance match the words?`),

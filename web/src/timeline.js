@@ -189,8 +189,9 @@ export class Playback {
 const fmt = (t) => (t < 60 ? t.toFixed(1) : `${Math.floor(t / 60)}:${(t % 60).toFixed(1).padStart(4, "0")}`);
 
 /**
- * The controls of a Playback: returns { element, update(t) }; update(t) moves the scrubber
- * while playing (the render loop calls it, so the controls follow the same clock as the dance).
+ * The controls of a Playback: returns { element, update(t), time }; update(t) moves the
+ * scrubber while playing (the render loop calls it, so the controls follow the same clock as the
+ * dance); time is the "t / length s" label, for the caller to place (over the skeleton).
  * label names what is controlled, for screen readers ("clip 3", "the comparison").
  */
 export function controls(playback, label) {
@@ -228,7 +229,7 @@ export function controls(playback, label) {
   };
   playback.onChange(sync);
   sync();
-  const element = el("div", { class: "controls", role: "group", "aria-label": `Playback of ${label}` }, play, scrub, time, speed, loop);
-  return { element, update };
+  const element = el("div", { class: "controls", role: "group", "aria-label": `Playback of ${label}` }, play, scrub, speed, loop);
+  return { element, update, time };
 }
 

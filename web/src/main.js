@@ -162,7 +162,7 @@ async function run() {
     head.push(el("div", { class: "like" }, el("p", {}, "Dances like ", el("strong", {}, title(reference)), ` (${reference.clip_id}), by their motion alone.`), creditLine(reference), back));
   }
   ui.summary.replaceChildren(...head, ...summary(response, state));
-  if (!response.results.length) ui.summary.append(el("p", { class: "empty" }, "Nothing passes these filters: loosen one."));
+  if (!response.results.length && !(response.notes || []).length) ui.summary.append(el("p", { class: "empty" }, "Nothing passes these filters: loosen one."));
   ui.results.removeAttribute("aria-busy");
   ui.summary.classList.remove("busy");
 }

@@ -30,3 +30,10 @@ await esbuild.build({
   logLevel: "info",
 });
 copyFileSync(join(here, "src", "index.html"), join(out, "index.html"));
+
+// the API docs page (/docs) loads Swagger UI from here, not from a CDN
+const swagger = join(here, "node_modules", "swagger-ui-dist");
+mkdirSync(join(out, "docs"), { recursive: true });
+for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE"]) {
+  copyFileSync(join(swagger, file), join(out, "docs", file));
+}

@@ -263,15 +263,15 @@ def check_filter(where: SearchFilter, facets: dict[str, Any]) -> SearchFilter:
             fixed[name] = tuple(spell(v, facets.get(facet, []), option) for v in values)
     if where.bpm_min is not None and where.bpm_max is not None and where.bpm_min > where.bpm_max:
         bpm = f"{where.bpm_min:g}:{where.bpm_max:g}"
-        raise ConfigError(f"--bpm {bpm}: the minimum is above the maximum")
+        raise ConfigError(f"bpm {bpm}: the minimum is above the maximum")
     return replace(where, **fixed)
 
 
-FILTER_FACETS = (
-    ("genres", "genre", "--genre"), ("not_genres", "genre", "--genre"),
-    ("performers", "performer", "--performer"), ("not_performers", "performer", "--performer"),
-    ("sources", "source", "--source"), ("not_sources", "source", "--source"),
-    ("tags", "tags", "--tag"), ("not_tags", "tags", "--tag"), ("splits", "split", "--split"),
+FILTER_FACETS = (  # (SearchFilter field, facet, name in messages: the CLI option and API key)
+    ("genres", "genre", "genre"), ("not_genres", "genre", "genre"),
+    ("performers", "performer", "performer"), ("not_performers", "performer", "performer"),
+    ("sources", "source", "source"), ("not_sources", "source", "source"),
+    ("tags", "tags", "tag"), ("not_tags", "tags", "tag"), ("splits", "split", "split"),
 )  # fmt: skip
 
 

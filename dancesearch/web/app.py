@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
@@ -79,6 +80,8 @@ def create_app(
         title="dancesearch",
         summary="Text-to-dance search: dance clips, music and 3D motion, ranked.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package, not from a CDN
+        redoc_url=None,
     )
 
     @app.middleware("http")
@@ -213,6 +216,16 @@ def create_app(
         @app.get("/", include_in_schema=False)
         def page() -> FileResponse:
             return FileResponse(STATIC / "index.html")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title="dancesearch API",
+                swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                swagger_css_url="/static/docs/swagger-ui.css",
+                swagger_favicon_url="/static/docs/favicon-32x32.png",
+            )
 
     return app
 

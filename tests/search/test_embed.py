@@ -133,7 +133,7 @@ def test_an_interactive_session_refines_undoes_and_finds_more_like_a_result(sear
     assert "+genre waltz +tag tempo.slow" in child.before
     child.sendline("+genre tango")
     child.expect("refine> ")
-    assert "error: --genre 'tango'" in child.before
+    assert "error: genre 'tango'" in child.before
     child.sendline("undo")
     child.expect("refine> ")
     child.sendline("filters")

@@ -136,3 +136,15 @@ def test_binding_beyond_loopback_warns(searchable):
     from dancesearch.cli.web import _loopback
 
     assert _loopback("127.0.0.1") and _loopback("::1") and not _loopback("0.0.0.0")
+
+
+def test_the_page_and_the_api_docs_load_nothing_from_other_hosts(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/app.js" in page.text
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/static/docs/swagger-ui-bundle.js" in docs.text
+    for text in (page.text, docs.text):
+        assert "http://" not in text.replace("http://www.w3.org", "")
+        assert "https://" not in text
+    assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/openapi.json").json()["paths"]["/api/search"]

@@ -10,6 +10,8 @@ import pytest
 
 from tests.fixtures.shared_data import DATA
 
+pytest_plugins = ["tests.fixtures.searchable"]  # the searchable library, built once a session
+
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="dancesearch-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -165,6 +165,7 @@ def embed_library(
     summary.removed = len(set(old) - set(want))
     if store.hashes(name, INPUT_KEY) != want:
         raise LibraryError(f"{store.where}: collection {name} does not hold the library's clips")
+    store.settle(name)
     store.switch(name)
     for other in store.names():
         if other != name:

@@ -63,6 +63,10 @@ class EdgeStore(Store):
             shard.close()
         self._shards.clear()
 
+    def settle(self, name: str) -> None:
+        self._close(name)  # flushed and closed, then opened once: that open does the rewrite
+        self._shard(name)
+
     def _create(self, info: CollectionInfo) -> None:
         path = self.folder / info.name
         if path.exists():  # left by a create that was interrupted before its .json

@@ -108,6 +108,10 @@ class Store(ABC):
         """This library's collections, sorted."""
         return sorted(n for n in self._names() if n.startswith(collection_prefix(self.uid)))
 
+    def settle(self, name: str) -> None:
+        """Finish a collection's writes so that opening it later writes nothing (Qdrant Edge
+        rewrites its journals on the first open after writes)."""
+
     def drop(self, name: str) -> None:
         """Delete a collection; the current one is refused (switch away first)."""
         if name == self.current():

@@ -1,3 +1,2 @@
-"""The web tests serve the small real library the search tests build (once per session)."""
-
-from tests.search.conftest import searchable  # noqa: F401
+"""The web tests serve the searchable library of tests/fixtures/searchable.py (built once a
+session, shared with the search tests)."""

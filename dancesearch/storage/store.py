@@ -110,7 +110,9 @@ class Store(ABC):
 
     def settle(self, name: str) -> None:
         """Finish a collection's writes so that opening it later writes nothing (Qdrant Edge
-        rewrites its journals on the first open after writes)."""
+        rewrites its journals on the first open after writes; a server has finished when it
+        answers)."""
+        self._known(name)
 
     def drop(self, name: str) -> None:
         """Delete a collection; the current one is refused (switch away first)."""

@@ -14,7 +14,8 @@ encoder on one thread, as the product runs it) + search: p50/p95 over --calls ca
 the median over --rounds rounds run interleaved. Also the Searcher path warm on the real clips,
 HNSW recall@10 and latency against exact search at the largest N, and the wall time of
 `dancesearch query` processes. It runs on copies in a temporary folder (a Qdrant Edge
-collection opens in one process at a time) and writes <out>.json and <out>.md; about 15 min.
+collection opens in one process at a time) and writes <out>.json and <out>.md: about 11 min
+on two idle cores, 20 when other work shares them.
 """
 
 from __future__ import annotations
@@ -45,37 +46,16 @@ TARGET_WARM_MS, TARGET_COLD_S = 10.0, 1.5  # encode + search p50 at 50k; a whole
 NOISE = 0.3  # synthetic vector = real + N(0, NOISE * per-dimension std), renormalised
 LIMIT, CANDIDATES = 10, 100  # results per query; hybrid prefetch per leg, as the Searcher uses
 TEXTS = (
-    "a slow waltz with wide turns",
-    "sharp arm isolations over a fast beat",
-    "jumping",
-    "a happy walk",
-    "a tired walk",
-    "salsa footwork",
-    "spinning on one foot",
-    "a dramatic tango with sharp head turns",
-    "smooth flowing arms",
-    "kicks and jumps",
-    "a calm sway side to side",
-    "energetic hip hop moves",
-    "cha-cha steps on the beat",
-    "a rumba with hip sway",
-    "walking backwards",
-    "a fast energetic dance with jumps",
-    "slow and gentle movement",
-    "a bouncy run",
-    "arm waves",
-    "a dancer bending forward",
-    "stepping sideways",
-    "explosive high kicks",
-    "a graceful turn",
-    "swinging the arms",
-    "marching in place",
-    "a slow sad dance",
-    "a dance travelling across the floor",
-    "torso rotation with raised arms",
-    "syncopated footwork",
-    "a bright cheerful waltz",
-)
+    "a slow waltz with wide turns", "sharp arm isolations over a fast beat", "jumping",
+    "a happy walk", "a tired walk", "salsa footwork", "spinning on one foot",
+    "a dramatic tango with sharp head turns", "smooth flowing arms", "kicks and jumps",
+    "a calm sway side to side", "energetic hip hop moves", "cha-cha steps on the beat",
+    "a rumba with hip sway", "walking backwards", "a fast energetic dance with jumps",
+    "slow and gentle movement", "a bouncy run", "arm waves", "a dancer bending forward",
+    "stepping sideways", "explosive high kicks", "a graceful turn", "swinging the arms",
+    "marching in place", "a slow sad dance", "a dance travelling across the floor",
+    "torso rotation with raised arms", "syncopated footwork", "a bright cheerful waltz",
+)  # fmt: skip
 Search = Callable[[np.ndarray, str], object]  # (query vector (D,), query text) -> hits
 
 
@@ -105,14 +85,21 @@ def passes(where: Any, payload: dict[str, Any]) -> bool:
 
 # --- data ------------------------------------------------------------------------------------
 def copy_library(src: Path, dst: Path) -> Path:
-    """The library without its arrays (features/, motion/) and lock, its text export in the
-    format this install reads (made in another process: this one never imports torch, as
-    the query path does not)."""
+    """The library without its arrays (features/, motion/) and lock."""
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("features", "motion", ".lock"))
-    code = "import sys, dancesearch.encoders.export as x; x.ensure_text_export(sys.argv[1])"
-    folder = dst / "models" / "default"
-    subprocess.run([str(BIN / "python"), "-c", code, str(folder)], check=True, capture_output=True)
     return dst
+
+
+def export_text(library: Path, info: Any) -> Path:
+    """The text folder of the collection's checkpoint in the copy, exported again when it is
+    not in the format this install reads (in another process: this one never imports torch,
+    as the query path does not). Returns the text folder."""
+    if Path(info.checkpoint).is_absolute():
+        sys.exit(f"checkpoint {info.checkpoint}: outside the library, which this copies")
+    code = "import sys, dancesearch.encoders.export as x; x.ensure_text_export(sys.argv[1])"
+    folder = library / info.checkpoint
+    subprocess.run([str(BIN / "python"), "-c", code, str(folder)], check=True, capture_output=True)
+    return folder / "text"
 
 
 def real_points(library: Path) -> tuple[Any, list[Any]]:
@@ -275,7 +262,11 @@ def bench_size(
         return lambda v, t: store.search(name, v, LIMIT, w)
 
     def hybrid(store: Any, w: Any) -> Search:
-        return lambda v, t: store.hybrid(name, v, t, LIMIT, w, candidates=CANDIDATES)
+        from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS  # the product's
+
+        return lambda v, t: store.hybrid(
+            name, v, t, LIMIT, w, HYBRID_WEIGHTS, CANDIDATES, HYBRID_FUSION
+        )
 
     def brute_force(fkey: str) -> Search:
         return lambda v, t: brute.search(v, fkey)
@@ -564,9 +555,11 @@ def markdown(r: dict[str, Any]) -> str:
         "other work shared the cores, so the times are upper bounds.", "",
         "## Warm latency: encode + search (ms, p50 / p95)", "",
         f"Encoding on one thread, then the search for the top {LIMIT}; hybrid fuses the "
-        f"{CANDIDATES} best of each leg by RRF. The median over {r['args']['rounds']} interleaved "
-        f"rounds of {r['args']['calls']} calls each, fewer for qdrant-client `:memory:` (calls "
-        "column, per round at each size).", "",
+        f"{CANDIDATES} best of each leg as the Searcher does (fusion {r['hybrid']['fusion']!r}, "
+        "weights (dense, text) " + ", ".join(f"{w:g}" for w in r["hybrid"]["weights"])
+        + "). The median over "
+        f"{r['args']['rounds']} interleaved rounds of {r['args']['calls']} calls each, fewer for "
+        "qdrant-client `:memory:` (calls column, per round at each size).", "",
     ]  # fmt: skip
     order = ("edge", "memory", "numpy")
     keys = sorted(sizes[0]["timings"], key=lambda k: order.index(k.split("|")[0]))
@@ -672,6 +665,7 @@ def main() -> None:
             markdown(json.loads(args.out.with_suffix(".json").read_text()))
         )
         return
+    from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
     from dancesearch.search.text import QueryEncoder
 
     started = time.perf_counter()
@@ -681,13 +675,14 @@ def main() -> None:
         "machine": machine(),
         "args": {k: str(v) for k, v in vars(args).items()},
         "texts": list(TEXTS),
+        "hybrid": {"fusion": HYBRID_FUSION, "weights": HYBRID_WEIGHTS, "candidates": CANDIDATES},
         "filters": {k: asdict(w) if w else None for k, w in filters().items()},
     }
     with tempfile.TemporaryDirectory(prefix="dancesearch-query-") as tmp_name:
         tmp = Path(tmp_name)
         lib = copy_library(args.library, tmp / "library")
-        text_folder = lib / "models" / "default" / "text"
         info, real = real_points(lib)
+        text_folder = export_text(lib, info)
         report["real_clips"] = len(real)
         report["encode"] = bench_encode(text_folder, args.calls, args.rounds)
         print(f"encode ms: { ({k: v['p50'] for k, v in report['encode'].items()}) }", flush=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from dancesearch.encoders.model import DanceStates, DanceTextModel
 from dancesearch.errors import ConfigError
 from dancesearch.metrics import chance, ranks, summary
 from dancesearch.storage.library import Library
+
+if TYPE_CHECKING:
+    from dancesearch.checkpoint import Checkpoint
 
 THRESHOLD = 0.95
 BATCH = 32
@@ -206,12 +210,8 @@ def evaluate_clips(
     q = queries_of(gallery, minilm)
     caption_sim = caption_sets(gallery, q)
 
-    @torch.no_grad()
     def encode(texts: list[str]) -> torch.Tensor:
-        model.eval()
-        if text_cache is not None and model.text_backbone is None:
-            return model.encode_text_vectors(torch.from_numpy(text_cache(texts)))
-        return torch.cat([model.encode_text(texts[i : i + 256]) for i in range(0, len(texts), 256)])
+        return encode_texts(model, texts, text_cache)
 
     figures = evaluate_model(model, gallery, norm, encode, q, caption_sim, seed)
     reference = protocols(caption_sim, q, gallery, caption_sim, seed)
@@ -249,18 +249,38 @@ def _cell(key: str, value: float) -> str:
 def evaluate_checkpoint(library: Library, path: str | Path, split: str = "test") -> Report:
     """Load a checkpoint and evaluate it on the library's own split; refuses a checkpoint
     trained on other features."""
-    from dancesearch import checkpoint as ckpt_io
     from dancesearch.dataset import load_clipset
-    from dancesearch.ingest import recorded_feature_key
     from dancesearch.train import text_cache
+
+    ckpt = load_for(library, path)
+    data = load_clipset(library)
+    cache = None if ckpt.config.model.text.finetune else text_cache(ckpt.config)
+    return evaluate_clips(ckpt.model(), ckpt.norm, data, text_cache=cache, split=split)
+
+
+def load_for(library: Library, path: str | Path) -> Checkpoint:
+    """A checkpoint, refused when it was trained on other features than the library's."""
+    from dancesearch import checkpoint as ckpt_io
+    from dancesearch.ingest import recorded_feature_key
 
     ckpt = ckpt_io.load(path)
     key = recorded_feature_key(library)
     if ckpt.feature_key != key:
         raise ConfigError(
             f"{path}: trained on features {ckpt.feature_key}, the library has {key}; "
-            "re-train on this library"
+            "train on this library first"
         )
-    data = load_clipset(library)
-    cache = None if ckpt.config.model.text.finetune else text_cache(ckpt.config)
-    return evaluate_clips(ckpt.model(), ckpt.norm, data, text_cache=cache, split=split)
+    return ckpt
+
+
+@torch.no_grad()
+def encode_texts(
+    model: DanceTextModel,
+    texts: list[str],
+    text_cache: Callable[[list[str]], np.ndarray] | None = None,
+) -> torch.Tensor:
+    """(Q, E) text vectors; text_cache: backbone vectors by text for a frozen backbone."""
+    model.eval()
+    if text_cache is not None and model.text_backbone is None:
+        return model.encode_text_vectors(torch.from_numpy(text_cache(texts)))
+    return torch.cat([model.encode_text(texts[i : i + 256]) for i in range(0, len(texts), 256)])

@@ -105,20 +105,14 @@ def embed_library(
 ) -> EmbedSummary:
     """Bring the store's current collection up to date with the library for this checkpoint
     (a folder holding checkpoint.pt); see the module docstring."""
-    from dancesearch import checkpoint as ckpt_io
     from dancesearch.encoders.export import ensure_text_export
-    from dancesearch.ingest import recorded_feature_key
+    from dancesearch.evaluate import load_for
 
     start = time.perf_counter()
     folder = Path(checkpoint)
     folder = folder.parent if folder.is_file() else folder
-    ckpt = ckpt_io.load(folder)
-    key = recorded_feature_key(library)
-    if ckpt.feature_key != key:
-        raise ConfigError(
-            f"{folder}: trained on features {ckpt.feature_key}, the library has {key}; "
-            "train on this library first"
-        )
+    ckpt = load_for(library, folder)
+    key = ckpt.feature_key
     if ckpt.config.model.pooling == "xpool":
         raise ConfigError(
             f"{folder}: an X-Pool model scores a dance against each query, so it has no dance "

@@ -16,7 +16,14 @@ import torch
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import ClipSet, load_clipset
 from dancesearch.errors import ConfigError, LibraryError
-from dancesearch.evaluate import Queries, caption_sets, minilm_cache, protocols, queries_of
+from dancesearch.evaluate import (
+    Queries,
+    caption_sets,
+    encode_texts,
+    minilm_cache,
+    protocols,
+    queries_of,
+)
 from dancesearch.search.embed import resolve_checkpoint
 from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
 from dancesearch.storage.library import Library
@@ -106,13 +113,8 @@ def text_vectors(ckpt: ckpt_io.Checkpoint, texts: list[str]) -> np.ndarray:
     """(Q, E) the model's text vectors, computed as the in-memory evaluation computes them."""
     from dancesearch.train import text_cache
 
-    model = ckpt.model()
-    if not ckpt.config.model.text.finetune:
-        cache = text_cache(ckpt.config)
-        return model.encode_text_vectors(torch.from_numpy(cache(texts))).numpy()
-    return torch.cat(
-        [model.encode_text(texts[i : i + 256]) for i in range(0, len(texts), 256)]
-    ).numpy()
+    cache = None if ckpt.config.model.text.finetune else text_cache(ckpt.config)
+    return encode_texts(ckpt.model(), texts, cache).numpy()
 
 
 def score_matrix(run: Callable[[int], list[Hit]], q: Queries, gallery: ClipSet) -> np.ndarray:

@@ -157,6 +157,21 @@ def test_search_shows_results_each_with_its_credit_line(page, server):
     shot(page, "01-search")
 
 
+def test_words_typed_while_the_filters_load_are_kept(page):
+    held: list[Any] = []
+    # the filters arrive late, as on a cold server
+    page.route("**/api/facets", lambda route: held.append(route))
+    page.goto("/")
+    page.fill("#q", "a waltz")
+    page.wait_for_function("() => true")  # let the page run once more with the request held
+    assert held, "the page should ask for its filters"
+    held[0].continue_()
+    page.wait_for_selector("#filters input[name=genre]")
+    assert page.input_value("#q") == "a waltz"
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .card")
+
+
 def test_a_filter_reruns_the_current_query_without_retyping(page):
     search(page, "a dance")
     genres = set(page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.genre)"))

@@ -54,16 +54,20 @@ function focusKey(node) {
   return null;
 }
 
+/** Rebuild the filter panel from the facets and the state (keeps the focused control). */
+function syncFilters() {
+  const n = filterCount(state);
+  ui.filterCount.textContent = n ? `(${n} set)` : "";
+  if (!facets) return;
+  const key = focusKey(document.activeElement);
+  renderFilters(ui.filters, facets, state, (patch) => go(patch));
+  if (key) ui.filters.querySelector(key)?.focus();
+}
+
 function syncControls() {
   ui.q.value = state.like ? "" : state.q;
   ui.mode.value = state.mode;
-  const n = filterCount(state);
-  ui.filterCount.textContent = n ? `(${n} set)` : "";
-  if (facets) {
-    const key = focusKey(document.activeElement);
-    renderFilters(ui.filters, facets, state, (patch) => go(patch));
-    if (key) ui.filters.querySelector(key)?.focus();
-  }
+  syncFilters();
   const rate = state.view === "rate";
   ui.searchView.hidden = rate;
   ui.rateView.hidden = !rate;
@@ -174,7 +178,7 @@ async function loadFacets() {
     showError(`The filters could not be loaded: ${err.message}`);
     return;
   }
-  syncControls();
+  syncFilters(); // not the search box: a person may be typing in it already
 }
 
 ui.form.addEventListener("submit", (e) => {

@@ -183,6 +183,7 @@ class Summary:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (folder, reason)
     dropped: Counter[str] = field(default_factory=Counter)
+    waiting: list[str] = field(default_factory=list)  # items still being written: next run
     recut: str = ""  # how this run changed the library's cut ("window 12 s -> 6 s"), if it did
     seconds: float = 0.0  # wall time
 
@@ -235,6 +236,26 @@ def item_files(item: Path, fmt: str) -> list[Path]:
     if item.is_dir():
         return sorted(p for p in item.rglob("*") if p.is_file())
     return [item]
+
+
+def settled(
+    items: list[tuple[Path, str]], min_age_s: float, now: float | None = None
+) -> tuple[list[tuple[Path, str]], list[str]]:
+    """The items none of whose files changed in the last min_age_s seconds, and the others
+    (still being written or copied: left for a later run)."""
+    now = time.time() if now is None else now
+    ready: list[tuple[Path, str]] = []
+    waiting: list[str] = []
+    for item, fmt in items:
+        try:
+            newest = max((f.stat().st_mtime for f in item_files(item, fmt)), default=0.0)
+        except OSError:  # a file vanished while we looked: it is being moved
+            newest = now
+        if now - newest < min_age_s:
+            waiting.append(str(item))
+        else:
+            ready.append((item, fmt))
+    return ready, waiting
 
 
 def input_hash(item: Path, fmt: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,9 +102,12 @@ def embed_library(
     store: Store,
     batch_size: int = 256,
     progress: bool = False,
+    on_switch: Callable[[str], None] | None = None,
 ) -> EmbedSummary:
     """Bring the store's current collection up to date with the library for this checkpoint
-    (a folder holding checkpoint.pt); see the module docstring."""
+    (a folder holding checkpoint.pt); see the module docstring. on_switch(name): called right
+    after readers were switched to the new collection, before the old ones are dropped (a
+    server moves its searches over there)."""
     from dancesearch.encoders.export import ensure_text_export
     from dancesearch.evaluate import load_for
 
@@ -161,6 +164,8 @@ def embed_library(
         raise LibraryError(f"{store.where}: collection {name} does not hold the library's clips")
     store.settle(name)
     store.switch(name)
+    if on_switch is not None:
+        on_switch(name)
     for other in store.names():
         if other != name:
             try:

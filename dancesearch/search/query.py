@@ -133,6 +133,12 @@ class Searcher:
             raise
         return cls(lib, store, info, None)
 
+    def switched(self, info: CollectionInfo) -> Searcher:
+        """A Searcher over another collection of the same store; the text encoder is kept when
+        that collection was embedded with the same checkpoint."""
+        same = info.fingerprint == self.info.fingerprint
+        return Searcher(self.library, self.store, info, self._encoder if same else None)
+
     def close(self) -> None:
         self.store.close()
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,18 +26,25 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from dancesearch.errors import DancesearchError, LibraryError
+from dancesearch.search.jobs import JOBS, do_job
 from dancesearch.search.query import MAX_QUERY_CHARS, MODES, Searcher
+from dancesearch.search.remote import HANDOFF  # in the library: where this server listens
 from dancesearch.storage.qdrant import SearchFilter
 from dancesearch.web import media
 from dancesearch.web.study import FILE as STUDY_FILE
 from dancesearch.web.study import Study
 
 STATIC = Path(__file__).parent / "static"
-HANDOFF = "serve.json"  # in the library: where the running server listens
 MAX_BODY_BYTES = 16 * 1024
 PAGE_LIMIT = 100  # results per request from the page's API
+FOLLOW_S = 5.0  # how often searches check whether another process switched the collection
 Text = Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)]
 Values = Annotated[list[str], Query(max_length=50)]
+
+
+class JobParams(BaseModel):
+    checkpoint: str | None = Field(default=None, max_length=1000)
+    split: str | None = Field(default=None, pattern="^(train|val|test)$")
 
 
 class Rating(BaseModel):
@@ -60,15 +70,30 @@ def create_app(
     root = Path(library)
     state: dict[str, Any] = {}
 
+    token = secrets.token_urlsafe(32)  # for jobs handed over by other processes
+    jobs_lock = threading.Lock()  # one collection job at a time
+
+    def show(name: str) -> None:
+        """Move searches to collection `name` (after an embed here or in another process)."""
+        old: Searcher = state["searcher"]
+        info = old.store.info(name)
+        if info is None:
+            return
+        new = old.switched(info)
+        state["clips"] = catalogue(new)
+        state["searcher"] = new
+        state["checked_s"] = time.monotonic()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         searcher = Searcher.open(root, qdrant)
         state["searcher"] = searcher
         state["clips"] = catalogue(searcher)
+        state["checked_s"] = time.monotonic()
         state["study"] = Study(root / STUDY_FILE, study_arms)
         handoff = root / HANDOFF
         if url:
-            handoff.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+            write_private(handoff, json.dumps({"url": url, "pid": os.getpid(), "token": token}))
         try:
             yield
         finally:
@@ -94,6 +119,18 @@ def create_app(
         return await call_next(request)
 
     def searcher() -> Searcher:
+        """The Searcher over the current collection: another process (a deployment writing to
+        a Qdrant server) may have switched it, which is checked every FOLLOW_S seconds."""
+        current: Searcher = state["searcher"]
+        if time.monotonic() - state["checked_s"] > FOLLOW_S and not jobs_lock.locked():
+            state["checked_s"] = time.monotonic()
+            try:
+                name = current.store.current()
+            except DancesearchError:
+                name = None
+            if name and name != current.info.name:
+                with jobs_lock:
+                    show(name)
         return state["searcher"]
 
     def clip(clip_id: str) -> dict[str, Any]:
@@ -210,6 +247,27 @@ def create_app(
             raise HTTPException(400, str(e)) from None
         return {"ok": True}
 
+    @app.post("/api/jobs/{job}", include_in_schema=False)
+    def collection_job(job: str, body: JobParams, request: Request) -> Any:
+        """A collection job from another process of this library (see dancesearch.search.jobs),
+        run on the collection this server holds. Needs the token in <library>/serve.json."""
+        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not secrets.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(403, "a job needs the token of <library>/serve.json")
+        if job not in JOBS:
+            raise HTTPException(404, f"no job {job!r}; expected one of {', '.join(JOBS)}")
+        params = body.model_dump(exclude_none=True)
+        if "checkpoint" in params and not Path(params["checkpoint"]).resolve().is_relative_to(
+            root.resolve()
+        ):
+            raise HTTPException(400, "checkpoint: must be a folder inside the library")
+        with jobs_lock:
+            s = state["searcher"]
+            try:
+                return do_job(s.library, s.store, job, params, on_switch=show)
+            except DancesearchError as e:
+                raise HTTPException(400, str(e)) from None
+
     if (STATIC / "index.html").is_file():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -251,3 +309,11 @@ def study_captions(clips: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         clips.values()
     )
     return [(text, c["clip_id"]) for c in test for text in c["payload"].get("captions") or []]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds the job token)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)  # an older file keeps its mode through O_TRUNC

@@ -276,3 +276,6 @@ _register_build(main, library_option)
 from dancesearch.cli.web import register as _register_web  # noqa: E402
 
 _register_web(main, library_option)
+from dancesearch.cli.qdrant import group as _qdrant_group  # noqa: E402
+
+main.add_command(_qdrant_group(library_option))

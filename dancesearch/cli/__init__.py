@@ -29,6 +29,21 @@ library_option = click.option(
 )
 
 
+def _check_runner(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from dancesearch.flows.runner import parse_runner
+
+    parse_runner(value)  # a bad --runner (or DANCESEARCH_RUNNER) fails now, not in the flow
+    return value
+
+
+runner_option = click.option(
+    "--runner",
+    callback=_check_runner,
+    help="threads (default), dask for a local Dask cluster, or dask://host:8786 "
+    "(or set DANCESEARCH_RUNNER).",
+)
+
+
 class Group(click.Group):
     """Turns DancesearchError into one clear line and a non-zero exit."""
 
@@ -58,6 +73,7 @@ def main() -> None:
     "--stride", type=float, help="Clip stride, s  [default: the --window given, else as recorded]."
 )
 @click.option("--min-clip", type=float, help="Shortest clip, s  [default: as recorded, else 2].")
+@runner_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--verbose", is_flag=True, help="Show Prefect's task logs.")
 def ingest(
@@ -67,6 +83,7 @@ def ingest(
     window: float | None,
     stride: float | None,
     min_clip: float | None,
+    runner: str | None,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -83,7 +100,7 @@ def ingest(
     plan(path, fmt)  # fail on a bad path in a second, before Prefect starts
     given = (window, stride, min_clip) != (None, None, None)
     config = configure(library, window, stride, min_clip) if given else None
-    summary = ingest_flow(str(path), fmt=fmt, library=str(library), config=config)
+    summary = ingest_flow(str(path), fmt=fmt, library=str(library), config=config, runner=runner)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
         return
@@ -126,6 +143,7 @@ def ingest(
     help="m2d_choreonet folder (default: found beside the m2d data).",
 )
 @click.option("--rewriter", help="module:function of an LLM caption rewriter (off by default).")
+@runner_option
 @click.option("--verbose", is_flag=True, help="Show Prefect's task logs.")
 def annotate(
     library: Path,
@@ -134,6 +152,7 @@ def annotate(
     seed: int | None,
     choreography: Path | None,
     rewriter: str | None,
+    runner: str | None,
     verbose: bool,
 ) -> None:
     """Tag every clip with the taxonomy, write captions and split the library."""
@@ -159,7 +178,7 @@ def annotate(
     )
     if experts and no_experts:
         raise ConfigError("--expert and --no-experts contradict each other; give one")
-    report = annotate_flow(str(lib.root), config)
+    report = annotate_flow(str(lib.root), config, runner=runner)
     click.echo(
         f"annotated {report.clips} clips: {report.tags} tags, {report.captions} captions, "
         f"{report.expert_changes} expert changes in {report.seconds:.1f} s"
@@ -172,33 +191,6 @@ def annotate(
     click.echo(split_table(lib.clips(), lib.table("splits")).to_string())
     for line in report.split_problems + report.warnings:
         click.echo(f"  note: {line}")
-
-
-@main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@library_option
-@click.option("--cron", default="0 3 * * *", show_default=True, help="When to refresh (UTC).")
-def schedule(paths: tuple[Path, ...], library: Path, cron: str) -> None:
-    """Serve a scheduled Prefect deployment that re-ingests PATHS and re-annotates the library.
-
-    Each run cuts and annotates as the library recorded (clip windows, features, annotation
-    seed, expert files, rewriter). Runs until interrupted. With PREFECT_API_URL set, the
-    deployment and its runs show up in that Prefect server's UI.
-    """
-    from prefect.client.schemas.schedules import CronSchedule
-
-    try:
-        CronSchedule(cron=cron)
-    except ValueError:
-        raise ConfigError(f"--cron: {cron!r} is not a valid cron expression") from None
-    from dancesearch.ingest import plan
-
-    for path in paths:
-        plan(path, "auto")  # fail now on a bad path, not at 3 a.m.
-    from dancesearch.flows.refresh import serve_refresh
-
-    click.echo(f"serving 'refresh/nightly' on {cron!r} for {', '.join(map(str, paths))}")
-    serve_refresh([str(p.resolve()) for p in paths], str(library.resolve()), cron)
 
 
 @main.group()
@@ -272,10 +264,13 @@ from dancesearch.cli.search import register as _register_search  # noqa: E402
 _register_search(main, library_option)
 from dancesearch.cli.build import register as _register_build  # noqa: E402
 
-_register_build(main, library_option)
+_register_build(main, library_option, runner_option)
 from dancesearch.cli.web import register as _register_web  # noqa: E402
 
 _register_web(main, library_option)
+from dancesearch.cli.deploy import register as _register_deploy  # noqa: E402
+
+_register_deploy(main, library_option)
 from dancesearch.cli.qdrant import group as _qdrant_group  # noqa: E402
 
 main.add_command(_qdrant_group(library_option))

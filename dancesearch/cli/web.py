@@ -35,14 +35,8 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         from dancesearch.web.study import parse_arms
 
         arms = parse_arms(study)
-        if not _loopback(host):
-            click.echo(
-                f"warning: binding {host} exposes the library to the network; the API has no "
-                "authentication",
-                err=True,
-            )
-        shown = f"[{host}]" if ":" in host else host
-        url = f"http://{shown}:{port}"
+        warn_if_exposed(host)
+        url = page_url(host, port)
         click.echo(f"dancesearch: {url}/  (API docs {url}/docs; Ctrl-C stops)")
         app = create_app(library, qdrant, url=url, study_arms=arms)
         uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -63,6 +57,19 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         if not path.is_file():
             raise ConfigError(f"{path}: no ratings yet; rate in `dancesearch serve`'s Rate mode")
         click.echo(Study(path, parse_arms(arms)).report())
+
+
+def page_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def warn_if_exposed(host: str) -> None:
+    if not _loopback(host):
+        click.echo(
+            f"warning: binding {host} exposes the library to the network; the search API has "
+            "no authentication",
+            err=True,
+        )
 
 
 def _loopback(host: str) -> bool:

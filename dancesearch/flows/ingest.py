@@ -4,7 +4,8 @@ A task's result is cached under the library's uid, the item's content hash and t
 configuration, so a crashed run resumes where it stopped; a cached result whose arrays have
 gone from the library is recomputed. Items already committed unchanged are not even submitted.
 Without a configuration the library's recorded one is used; a different one re-cuts the whole
-library (see `ingest.recut_items`).
+library (see `ingest.recut_items`). The items run on threads or a Dask cluster
+(dancesearch.flows.runner).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 from tqdm import tqdm
 
+from dancesearch.flows.runner import on_runner
 from dancesearch.ingest import (
     IngestConfig,
     ItemResult,
@@ -29,6 +30,7 @@ from dancesearch.ingest import (
     process_item,
     recorded_config,
     recut_items,
+    settled,
     summarise,
     unchanged_items,
 )
@@ -54,20 +56,43 @@ def ingest_item(
     return process_item(Path(item), fmt, Path(library_root), config, item_hash)
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
+@flow(name="ingest")
 def ingest(
     path: str,
     fmt: str = "auto",
     library: str = "library",
     config: IngestConfig | None = None,
     progress: bool = True,
+    min_age_s: float = 0.0,
+    runner: str | None = None,
 ) -> Summary:
     """Ingest every readable item under `path` into the library at `library`.
 
     config: None for the library's recorded configuration (the defaults for a new library).
+    min_age_s: leave items with a file modified more recently than this for a later run
+    (still being written or copied); they are listed in the summary's `waiting`.
+    runner: where the items are processed: threads (default), dask, dask://HOST:PORT (see
+    dancesearch.flows.runner: under Dask the library must be on a file system the workers
+    share).
     """
+    return on_runner(ingest_items, runner)(path, fmt, library, config, progress, min_age_s)
+
+
+@flow(name="ingest-items")
+def ingest_items(
+    path: str,
+    fmt: str,
+    library: str,
+    config: IngestConfig | None,
+    progress: bool,
+    min_age_s: float,
+) -> Summary:
+    """`ingest`, its item tasks on the task runner this flow is given."""
     started = time.perf_counter()
     items, skipped_roots = plan(Path(path).resolve(), fmt)
+    waiting: list[str] = []
+    if min_age_s > 0:
+        items, waiting = settled(items, min_age_s)
     lib = Library(library, create=True)
     hashes = {str(item): input_hash(item, f) for item, f in items}
     with lib.lock():
@@ -105,5 +130,6 @@ def ingest(
         commit(lib, results, config)
     summary = summarise(results, len(unchanged), skipped_roots)
     summary.recut = recut
+    summary.waiting = waiting
     summary.seconds = time.perf_counter() - started
     return summary

@@ -15,7 +15,7 @@ from dancesearch.annotate.pipeline import AnnotateConfig
 from dancesearch.annotate.recorded import config_record, recorded_config
 from dancesearch.cli import main
 from dancesearch.clips import ClipConfig
-from dancesearch.flows.refresh import refresh
+from dancesearch.flows.deploy import refresh
 from dancesearch.ingest import IngestConfig, configure
 from dancesearch.ingest import recorded_config as recorded_ingest
 from dancesearch.storage.library import Library
@@ -76,7 +76,7 @@ def test_refresh_and_annotate_reuse_the_record_and_a_new_window_recuts_all(tmp_p
     assert result.exit_code == 0, result.output
 
     # refresh adds b cut at the recorded 6 s and re-annotates with the recorded seed
-    report = refresh([str(a), str(b)], library=str(lib))
+    report = refresh([str(a), str(b)], library=str(lib), settle_s=0)
     assert report["new_clips"] == 4 and report["annotated_clips"] == 8
     assert cuts(lib) == {"manifest/a": SIX, "manifest/b": SIX}
     assert Library(lib).read_json("annotation")["seed"] == 7

@@ -34,6 +34,7 @@ from dancesearch.storage.library import Library
 REFRESH_S = 15 * 60
 EMBEDDED = "refresh"  # annotations/refresh.json: the catalogue the collection last caught up to
 ARTIFACT = "dancesearch-evaluation"
+RETRAINS = Path("models") / "retrain.jsonl"  # one line per retrain: its figures and decision
 
 
 def _transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
@@ -174,20 +175,26 @@ def retrain(
     key = training_key(lib, config)
     info = collection_job(library, qdrant, "info", {})["collection"]
     current = resolve_checkpoint(lib, info["checkpoint"]) if info else None
-    if current is not None and trained_on(current) == key:
-        log.info("the current model was trained on this library as it is: nothing to do")
+    if current is not None and key in (trained_on(current), _last_rejected(lib)):
+        log.info("the library is as the current (or the last rejected) model saw it: nothing to do")
         return {"trained": False, "promoted": False, "checkpoint": str(current)}
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out = lib.root / "models" / f"{config.model.name}-{stamp}"
     result = train(library, config, str(out))
     (out / TRAINED).write_text(json.dumps({"key": key}) + "\n")
+    record = {"time": stamp, "key": key, "checkpoint": str(out.relative_to(lib.root)),
+              "fingerprint": result["fingerprint"]}  # fmt: skip
+    if info and result["fingerprint"] == info["fingerprint"]:  # training is deterministic
+        log.info("retrain: the same model as the current one; nothing to promote")
+        shutil.rmtree(out)
+        _log_retrain(lib, {**record, "promoted": False, "same": True})
+        return {**record, "trained": True, "promoted": False}
     new = evaluate_checkpoint(lib, out, SPLIT)
     old = evaluate_checkpoint(lib, current, SPLIT) if current else None
     decision = decide(new, old)
     log.info("retrain: %s", decision.reason)
-    record = {"time": stamp, "checkpoint": str(out.relative_to(lib.root)),
-              "fingerprint": result["fingerprint"], "promoted": decision.promote,
-              "candidate": decision.candidate, "current": decision.current}  # fmt: skip
+    record |= {"trained": True, "promoted": decision.promote, "candidate": decision.candidate,
+               "current": decision.current}  # fmt: skip
     if decision.promote:
         record["embed"] = collection_job(library, qdrant, "embed", {"checkpoint": str(out)})
     else:
@@ -197,9 +204,16 @@ def retrain(
 
 
 def _log_retrain(lib: Library, record: dict[str, Any]) -> None:
-    path = lib.root / "models" / "retrain.jsonl"
-    with path.open("a") as f:
+    with (lib.root / RETRAINS).open("a") as f:
         f.write(json.dumps(record, default=str) + "\n")
+
+
+def _last_rejected(lib: Library) -> str | None:
+    """The training key of the last retrain, when its model was not promoted."""
+    path = lib.root / RETRAINS
+    lines = path.read_text().splitlines() if path.is_file() else []
+    last = json.loads(lines[-1]) if lines else {}
+    return None if last.get("promoted", True) else last.get("key")
 
 
 def deployment_name(library: str | Path) -> str:

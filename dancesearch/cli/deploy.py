@@ -101,11 +101,12 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
             from dancesearch.flows.runner import task_runner
 
             task_runner(runner)  # a bad --runner fails now, not at the first run
-        web = qdrant is None if web is None else web
-        stop_web = _start_web(lib.root, qdrant, host, port) if web else None
         url, started = prefect_server.ensure(lib.root / "logs" / "prefect-server.log")
         os.environ["PREFECT_API_URL"] = url
+        stop_web = None
         try:
+            if qdrant is None if web is None else web:
+                stop_web = _start_web(lib.root, qdrant, host, port)
             from prefect import serve
 
             from dancesearch.flows.deploy import deployments

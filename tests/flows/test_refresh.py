@@ -117,6 +117,16 @@ def test_deploy_refuses_bad_options_at_once(tmp_path, args, message):
     assert result.exit_code == 2 and message in result.output, result.output
 
 
+def test_deploy_says_when_the_prefect_server_does_not_answer(tmp_path, monkeypatch):
+    Library(tmp_path / "lib", create=True)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
+    result = CliRunner().invoke(main, ["deploy", "--library", str(tmp_path / "lib"), "--no-web"])
+    assert result.exit_code == 2
+    assert "PREFECT_API_URL=http://127.0.0.1:9/api: the Prefect server does not answer" in (
+        result.output
+    )
+
+
 def test_deploy_refuses_a_folder_that_is_not_a_library(tmp_path):
     result = CliRunner().invoke(main, ["deploy", "--library", str(tmp_path)])
     assert result.exit_code == 2 and "not a dancesearch library" in result.output

@@ -108,6 +108,7 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
             if qdrant is None if web is None else web:
                 stop_web = _start_web(lib.root, qdrant, host, port)
             from prefect import serve
+            from prefect.settings import PREFECT_API_URL, temporary_settings
 
             from dancesearch.flows.deploy import deployments
 
@@ -116,7 +117,8 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
                 every_s, evaluate_cron, retrain_cron, settle_s,
             )  # fmt: skip
             click.echo(f"Prefect: {url.removesuffix('/api')} (runs, logs and artifacts)")
-            serve(*found, limit=1)  # one run at a time: they share the library
+            with temporary_settings(updates={PREFECT_API_URL: url}):  # read before we set it
+                serve(*found, limit=1)  # one run at a time: they share the library
         finally:
             if stop_web:
                 stop_web()

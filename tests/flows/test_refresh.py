@@ -66,13 +66,13 @@ def test_a_refresh_killed_while_embedding_leaves_the_library_searchable_and_the_
         clips, current = s.store.count(s.info.name), s.info.name
     process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(incoming),
                                 str(library_copy)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)  # fmt: skip
+                               stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 300
     while not {p.name for p in collections.iterdir()} - before:  # the next collection appears
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
         assert time.monotonic() < deadline, "the refresh never began to embed"
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)  # the run and its Prefect API, as a power cut would
     process.wait()
 
     with Searcher.open(library_copy) as s:  # readers still see the whole old collection

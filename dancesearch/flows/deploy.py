@@ -94,7 +94,7 @@ def refresh(
             continue
         if not any(path.iterdir()):
             continue  # nothing dropped there yet
-        s = ingest(folder, library=library, progress=False, min_age_s=settle_s)  # RUNNER
+        s = ingest(folder, library=library, progress=False, runner=runner, min_age_s=settle_s)
         report["new_clips"] += s.clips
         report["waiting"] += s.waiting
         report["skipped"] += [f"{item}: {why}" for item, why in s.skipped]
@@ -107,7 +107,7 @@ def refresh(
         report["embed"] = "nothing to embed yet"
     else:
         if not annotations_current(lib):
-            report["annotated_clips"] = annotate(library).clips  # RUNNER
+            report["annotated_clips"] = annotate(library, runner=runner).clips
         report["embed"] = _catch_up(lib, qdrant)
     if report["missing"]:
         raise LibraryError(f"watched folder(s) missing: {', '.join(report['missing'])}")

@@ -21,7 +21,11 @@ EXAMPLES = (  # (text, genre filter)
 SHOWN = 3  # results per example
 
 
-def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
+def register(
+    main: click.Group,
+    library_option: Callable[[Any], Any],
+    runner_option: Callable[[Any], Any],
+) -> None:
     @main.command()
     @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
     @library_option
@@ -33,12 +37,14 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         help="TOML model configuration (see `dancesearch train`).",
     )
     @qdrant_option
+    @runner_option
     def build(
         paths: tuple[Path, ...],
         library: Path,
         preset: str | None,
         config_path: Path | None,
         qdrant: str | None,
+        runner: str | None,
     ) -> None:
         """Build a searchable library from the dance data under PATHS: ingest -> annotate ->
         train -> embed, skipping each step whose inputs are unchanged; then show what a few
@@ -51,7 +57,7 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         for path in paths:
             plan(path, "auto")  # a bad path fails now, before Prefect starts
         config = load_config(config_path, preset)
-        steps = build_flow([str(p) for p in paths], str(library), config, qdrant)
+        steps = build_flow([str(p) for p in paths], str(library), config, qdrant, runner=runner)
         ingest = steps["ingest"]
         click.echo(
             f"ingest: {ingest['items']} items, {ingest['unchanged']} unchanged, "

@@ -1,6 +1,7 @@
 """The `annotate` flow: descriptors in parallel batches (one per source), then tagging,
 captions and the split in one task that writes the annotations. It reads the features ingest
-recorded, and records its own configuration in library.json for the next run."""
+recorded, and records its own configuration in library.json for the next run. The batches run
+on threads or a Dask cluster (dancesearch.flows.runner)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import time
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from dancesearch.annotate.pipeline import (
     AnnotateConfig,
@@ -18,6 +18,7 @@ from dancesearch.annotate.pipeline import (
     library_descriptors,
 )
 from dancesearch.annotate.recorded import record_config, recorded_config
+from dancesearch.flows.runner import on_runner
 from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
@@ -34,13 +35,24 @@ def finish(library_root: str, descriptors: pd.DataFrame, config: AnnotateConfig)
     return annotate_library(Library(library_root), config, descriptors)
 
 
-@flow(name="annotate", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
-def annotate(library: str = "library", config: AnnotateConfig | None = None) -> AnnotateReport:
+@flow(name="annotate")
+def annotate(
+    library: str = "library", config: AnnotateConfig | None = None, runner: str | None = None
+) -> AnnotateReport:
     """Tag, caption and split every clip of the library at `library`.
 
     config: None for the configuration the library recorded at its last annotation (the
     defaults before the first).
+    runner: where the descriptor batches run: threads (default), dask, dask://HOST:PORT (see
+    dancesearch.flows.runner).
     """
+    return on_runner(annotate_clips, runner)(library, config)
+
+
+@flow(name="annotate-clips")
+def annotate_clips(library: str, config: AnnotateConfig | None) -> AnnotateReport:
+    """`annotate`, its descriptor batches on the task runner this flow is given; the writing
+    task runs here, in the process that holds the library's lock."""
     started = time.perf_counter()
     lib = Library(library)
     with lib.lock():  # the catalogue must not change between measuring and writing
@@ -51,7 +63,7 @@ def annotate(library: str = "library", config: AnnotateConfig | None = None) -> 
         batches = [descriptors_batch.submit(str(lib.root), s, feature_key) for s in sources]
         frames = [b.result() for b in batches]
         descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        report = finish(str(lib.root), descriptors, config)
+        report = finish(str(lib.root), descriptors, config)  # called, not submitted
         record_config(lib, config)
     report.seconds = time.perf_counter() - started
     return report

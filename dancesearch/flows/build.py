@@ -49,14 +49,19 @@ def build(
     config: RunConfig | None = None,
     qdrant: str | None = None,
     progress: bool = True,
+    runner: str | None = None,
 ) -> dict[str, Any]:
-    """Build a searchable library from dance data under `paths`; returns what each step did."""
+    """Build a searchable library from dance data under `paths`; returns what each step did.
+
+    runner: where ingest, annotate and embed run their tasks (dancesearch.flows.runner);
+    training runs here.
+    """
     from dancesearch.annotate.pipeline import annotations_current
     from dancesearch.encoders.registry import load_config
 
     config = config or load_config()
     steps: dict[str, Any] = {}
-    summaries = [ingest(p, library=library, progress=progress) for p in paths]
+    summaries = [ingest(p, library=library, progress=progress, runner=runner) for p in paths]
     steps["ingest"] = {
         "items": sum(s.items for s in summaries),
         "unchanged": sum(s.unchanged for s in summaries),
@@ -67,7 +72,7 @@ def build(
     if annotations_current(lib):
         steps["annotate"] = "unchanged"
     else:
-        report = annotate(library)
+        report = annotate(library, runner=runner)
         steps["annotate"] = f"{report.clips} clips annotated"
     out = lib.root / "models" / config.model.name
     key = training_key(lib, config)
@@ -77,5 +82,5 @@ def build(
         result = train(library, config, str(out), progress=progress)
         (out / TRAINED).write_text(json.dumps({"key": key}) + "\n")
         steps["train"] = f"{result['seconds']:.0f} s, fingerprint {result['fingerprint']}"
-    steps["embed"] = embed(library, str(out), qdrant, progress=progress)
+    steps["embed"] = embed(library, str(out), qdrant, progress=progress, runner=runner)
     return steps

@@ -1,11 +1,13 @@
 """The `embed` and `evaluate-search` flows: one task each, so a scheduled run retries and logs
-them; the work is in dancesearch.search.embed and dancesearch.search.evaluate."""
+them; the work is in dancesearch.search.embed and dancesearch.search.evaluate. The embedding
+task runs on threads or a Dask cluster (dancesearch.flows.runner)."""
 
 from __future__ import annotations
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from dancesearch.flows.runner import on_runner
 from dancesearch.storage.library import Library
 
 
@@ -25,10 +27,22 @@ def embed(
     checkpoint: str = "",
     qdrant: str | None = None,
     progress: bool = False,
+    runner: str | None = None,
 ) -> dict:
     """Embed the library's clips into its current Qdrant collection for this checkpoint
-    (default <library>/models/default): only new or changed clips, switched to atomically."""
-    return embed_task(library, checkpoint or f"{library}/models/default", qdrant, progress)
+    (default <library>/models/default): only new or changed clips, switched to atomically.
+
+    runner: where the embedding task runs: threads (default), dask, dask://HOST:PORT (see
+    dancesearch.flows.runner; a Qdrant URL must then be one the workers reach).
+    """
+    checkpoint = checkpoint or f"{library}/models/default"
+    return on_runner(embed_clips, runner)(library, checkpoint, qdrant, progress)
+
+
+@flow(name="embed-clips")
+def embed_clips(library: str, checkpoint: str, qdrant: str | None, progress: bool) -> dict:
+    """`embed`, its task on the task runner this flow is given."""
+    return embed_task.submit(library, checkpoint, qdrant, progress).result()
 
 
 @task(name="evaluate-search", cache_policy=NO_CACHE)

@@ -18,11 +18,14 @@ from dancesearch.flows.ingest import ingest
 
 
 @flow(name="refresh")
-def refresh(paths: list[str], library: str = "library") -> dict[str, Any]:
+def refresh(
+    paths: list[str], library: str = "library", runner: str | None = None
+) -> dict[str, Any]:
     """Ingest every path into the library (unchanged items are skipped), then annotate it,
-    both as the library recorded (defaults for a new library)."""
-    summaries = [ingest(p, library=library, progress=False) for p in paths]
-    report = annotate(library)
+    both as the library recorded (defaults for a new library); runner: where their tasks run
+    (dancesearch.flows.runner)."""
+    summaries = [ingest(p, library=library, progress=False, runner=runner) for p in paths]
+    report = annotate(library, runner=runner)
     return {
         "new_clips": sum(s.clips for s in summaries),
         "skipped": [item for s in summaries for item, _ in s.skipped],

@@ -261,7 +261,7 @@ from dancesearch.cli.model import register as _register_model  # noqa: E402
 _register_model(main, library_option)
 from dancesearch.cli.search import register as _register_search  # noqa: E402
 
-_register_search(main, library_option)
+_register_search(main, library_option, runner_option)
 from dancesearch.cli.build import register as _register_build  # noqa: E402
 
 _register_build(main, library_option, runner_option)

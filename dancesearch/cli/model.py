@@ -79,10 +79,10 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         from dancesearch.flows.train import evaluate as evaluate_flow
 
         if search:
-            from dancesearch.flows.embed import evaluate_search
+            from dancesearch.flows.deploy import evaluate_search
             from dancesearch.search.evaluate import markdown
 
-            figures = evaluate_search(str(library), qdrant, split)
+            figures = evaluate_search(str(library), qdrant, split)["figures"]
             click.echo(json.dumps(figures, indent=2) if as_json else markdown(figures, split))
             return
         if checkpoint is None:

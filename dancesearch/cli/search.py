@@ -61,7 +61,11 @@ def make_filter(
     return SearchFilter(genres, performers, sources, low, high, tags, has_music)
 
 
-def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
+def register(
+    main: click.Group,
+    library_option: Callable[[Any], Any],
+    runner_option: Callable[[Any], Any],
+) -> None:
     @main.command()
     @library_option
     @click.option(
@@ -70,15 +74,19 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         help="Checkpoint folder  [default: <library>/models/default].",
     )
     @qdrant_option
+    @runner_option
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-    def embed(library: Path, checkpoint: Path | None, qdrant: str | None, as_json: bool) -> None:
+    def embed(
+        library: Path, checkpoint: Path | None, qdrant: str | None, runner: str | None,
+        as_json: bool,
+    ) -> None:  # fmt: skip
         """Embed the library's clips into its Qdrant collection: only new or changed clips are
         encoded; readers switch to the new collection when it is complete."""
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         from dancesearch.flows.embed import embed as embed_flow
 
         ckpt = checkpoint or library / "models" / "default"
-        summary = embed_flow(str(library), str(ckpt), qdrant, progress=not as_json)
+        summary = embed_flow(str(library), str(ckpt), qdrant, progress=not as_json, runner=runner)
         if as_json:
             click.echo(json.dumps(summary, indent=2))
             return

@@ -1,6 +1,7 @@
-"""The `embed` and `evaluate-search` flows: one task each, so a scheduled run retries and logs
-them; the work is in dancesearch.search.embed and dancesearch.search.evaluate. The embedding
-task runs on threads or a Dask cluster (dancesearch.flows.runner)."""
+"""The `embed` flow: one task, so a scheduled run retries and logs it; the work is in
+dancesearch.search.embed, run through dancesearch.search.jobs (so while `dancesearch serve`
+holds the embedded collection, the server embeds). The task runs on threads or a Dask cluster
+(dancesearch.flows.runner). The `evaluate-search` flow is in dancesearch.flows.deploy."""
 
 from __future__ import annotations
 
@@ -8,17 +9,13 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from dancesearch.flows.runner import on_runner
-from dancesearch.storage.library import Library
 
 
 @task(name="embed", cache_policy=NO_CACHE)
 def embed_task(library: str, checkpoint: str, qdrant: str | None, progress: bool) -> dict:
-    from dancesearch.search.embed import embed_library
-    from dancesearch.storage.store import open_store
+    from dancesearch.search.jobs import run_job
 
-    lib = Library(library)
-    with open_store(qdrant, lib) as store:
-        return embed_library(lib, checkpoint, store, progress=progress).as_dict()
+    return run_job(library, qdrant, "embed", checkpoint=checkpoint, progress=progress)
 
 
 @flow(name="embed")
@@ -43,22 +40,3 @@ def embed(
 def embed_clips(library: str, checkpoint: str, qdrant: str | None, progress: bool) -> dict:
     """`embed`, its task on the task runner this flow is given."""
     return embed_task.submit(library, checkpoint, qdrant, progress).result()
-
-
-@task(name="evaluate-search", cache_policy=NO_CACHE)
-def evaluate_search_task(library: str, qdrant: str | None, split: str) -> dict:
-    from dancesearch.search.evaluate import evaluate_collection
-    from dancesearch.storage.store import open_store
-
-    lib = Library(library)
-    with open_store(qdrant, lib) as store:
-        return evaluate_collection(lib, store, split)
-
-
-@flow(name="evaluate-search")
-def evaluate_search(
-    library: str = "library", qdrant: str | None = None, split: str = "test"
-) -> dict:
-    """Evaluate the search people use: every caption of the split queries the library's current
-    collection (dense, text and hybrid ranking) over the split's full gallery."""
-    return evaluate_search_task(library, qdrant, split)

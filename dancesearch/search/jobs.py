@@ -74,7 +74,8 @@ def do_job(
                     "`dancesearch build` (or `dancesearch train` and `dancesearch embed`)"
                 )
             checkpoint = str(resolve_checkpoint(library, info.checkpoint))
-        summary = embed_library(library, checkpoint, store, on_switch=on_switch)
+        progress = bool(params.get("progress", False))
+        summary = embed_library(library, checkpoint, store, progress=progress, on_switch=on_switch)
         return summary.as_dict()
     from dancesearch.search.evaluate import evaluate_collection
 

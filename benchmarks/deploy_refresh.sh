@@ -39,4 +39,4 @@ for r in json.load(urllib.request.urlopen(request)):
     print(r["name"], r["state"]["type"], r["start_time"], f"{r['total_run_time']:.1f} s",
           json.dumps(r.get("parameters", {}))[:80])
 PY
-kill -INT $DEPLOY; wait $DEPLOY; echo "deploy stopped: $?"
+kill -TERM $DEPLOY; wait $DEPLOY; echo "deploy stopped: $?"  # a background job ignores SIGINT

@@ -113,7 +113,8 @@ def deployed(library_copy: Path, prefect_env: dict[str, str], tmp_path: Path) ->
                 time.sleep(1)
         yield library_copy, incoming, name
     finally:
-        process.send_signal(signal.SIGINT)
+        # what `docker stop` and systemd send (a background job of a script ignores SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:

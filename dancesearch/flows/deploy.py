@@ -95,12 +95,13 @@ def refresh(
         if not any(path.iterdir()):
             continue  # nothing dropped there yet
         s = ingest(folder, library=library, progress=False, runner=runner, min_age_s=settle_s)
+        skipped = [f"{item}: {why}" for item, why in s.skipped]
         report["new_clips"] += s.clips
         report["waiting"] += s.waiting
-        report["skipped"] += [f"{item}: {why}" for item, why in s.skipped]
+        report["skipped"] += skipped
         for item in s.waiting:
             log.info("%s is still being written; left for the next run", item)
-        for line in report["skipped"]:
+        for line in skipped:
             log.warning("skipped %s", line)
     lib = Library(library)
     if lib.clips().empty:

@@ -105,12 +105,14 @@ def test_evaluation_through_qdrant_equals_the_in_memory_evaluation(searchable):
     assert got["hybrid"]["full"]["queries"] == want.model["full"]["queries"]
 
 
-def test_evaluate_search_from_the_command_line(searchable):
-    result = run("evaluate", "--search", "--library", searchable, "--split", "val")
+def test_evaluate_search_from_the_command_line(library_copy):
+    result = run("evaluate", "--search", "--library", library_copy, "--split", "val")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     for mode in ("chance", "dense", "text", "hybrid"):
         assert any(line.startswith(f"| {mode} |") for line in lines), result.output
+    (line,) = (library_copy / "evaluation" / "history.jsonl").read_text().splitlines()
+    assert '"split": "val"' in line  # the run is kept in the library's history
 
 
 def test_an_interactive_session_refines_undoes_and_finds_more_like_a_result(searchable):

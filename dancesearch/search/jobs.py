@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dancesearch.errors import ConfigError, LibraryError
-from dancesearch.search.remote import HANDOFF
+from dancesearch.search.remote import holder
 from dancesearch.storage.library import Library
 from dancesearch.storage.store import Store, open_store
 
@@ -40,12 +40,10 @@ def run_job(library: str | Path, qdrant: str | None, job: str, **params: Any) ->
             _hold(store)
         return do_job(lib, store, job, params)
     except LibraryError as e:
-        if qdrant is not None or "another process" not in str(e):
+        server = holder(lib.root, qdrant, e)
+        if server is None:
             raise
-        handoff = lib.root / HANDOFF
-        if not handoff.is_file():
-            raise
-        return post_job(json.loads(handoff.read_text()), job, params)
+        return post_job(server, job, params)
     finally:
         store.close()
 

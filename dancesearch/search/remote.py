@@ -27,10 +27,19 @@ def open_searcher(library: str | Path, qdrant: str | None = None) -> Any:
     try:
         return Searcher.open(library, qdrant)
     except LibraryError as e:
-        handoff = Path(library) / HANDOFF
-        if qdrant is not None or "another process" not in str(e) or not handoff.is_file():
+        server = holder(library, qdrant, e)
+        if server is None:
             raise
-        return RemoteSearcher(json.loads(handoff.read_text())["url"])
+        return RemoteSearcher(server["url"])
+
+
+def holder(library: str | Path, qdrant: str | None, error: LibraryError) -> dict[str, Any] | None:
+    """The running server's serve.json (url, pid, token) when `error` says that another process
+    holds the library's embedded collection and a server wrote one; else None."""
+    handoff = Path(library) / HANDOFF
+    if qdrant is not None or "another process" not in str(error) or not handoff.is_file():
+        return None
+    return dict(json.loads(handoff.read_text()))
 
 
 class RemoteSearcher:

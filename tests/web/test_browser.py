@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.fixtures.searchable import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -38,12 +36,6 @@ pytestmark = pytest.mark.skipif(
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.load(response)
@@ -55,33 +47,8 @@ def server(searchable: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     open a collection, and the study database is written there); yields its base URL."""
     library = tmp_path_factory.mktemp("web") / "lib"
     shutil.copytree(searchable, library)
-    port = free_port()
-    command = shutil.which("dancesearch", path=str(Path(sys.executable).parent)) or "dancesearch"
-    process = subprocess.Popen(
-        [command, "serve", "--library", str(library), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"dancesearch serve exited with {process.returncode}:\n"
-                            f"{process.stdout.read() if process.stdout else ''}")  # fmt: skip
-            try:
-                get_json(f"{url}/api/facets")
-                break
-            except (OSError, urllib.error.URLError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"dancesearch serve did not answer within {STARTUP_S} s")
-                time.sleep(0.5)
+    with serving(library, wait_s=STARTUP_S) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")

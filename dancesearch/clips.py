@@ -24,7 +24,9 @@ class ClipConfig:
 
     window_s: float = 12.0
     stride_s: float = 12.0
-    min_s: float = 2.0  # shorter takes and tails are dropped, not padded
+    # shorter takes and tails are dropped, not padded; 1 s keeps a whole short gesture (Bandai
+    # dataset-2's raise-up-right-hand takes last 1.2-2.4 s)
+    min_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.stride_s <= 0:

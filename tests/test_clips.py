@@ -33,10 +33,10 @@ def test_windows_cover_the_take_with_a_short_tail():
 
 
 def test_segment_ids_are_stable_and_drops_are_counted():
-    clips, dropped = segment(seq(30 * 25), ClipConfig())
+    clips, dropped = segment(seq(30 * 24 + 20), ClipConfig())
     assert [c.clip_id for c in clips] == [clip_id("test/a", 0), clip_id("test/a", 360)]
-    assert dropped == {"tail shorter than 2 s": 1}
-    again, _ = segment(seq(30 * 25), ClipConfig())
+    assert dropped == {"tail shorter than 1 s": 1}
+    again, _ = segment(seq(30 * 24 + 20), ClipConfig())
     assert [c.clip_id for c in again] == [c.clip_id for c in clips]
     assert all(not c.has_music and c.music_start_s is None for c in clips)
 

@@ -120,6 +120,9 @@ def test_is_static() -> None:
     jitter = still(90) + rng.normal(0, 0.0003, size=(90, 22, 3)).astype(np.float32)
     assert is_static(still(), FPS) and is_static(jitter, FPS)
     assert not is_static(dancing(), FPS)
+    waving = still(90)  # one hand swings 10 cm side to side at 1 Hz, the rest holds still
+    waving[:, J["left_wrist"], 0] += 0.1 * np.sin(2 * np.pi * np.arange(90) / FPS)
+    assert not is_static(waving, FPS)
 
 
 def test_broken_reason() -> None:

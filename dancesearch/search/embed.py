@@ -21,7 +21,13 @@ import numpy as np
 
 from dancesearch.errors import ConfigError, LibraryError
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import CollectionInfo, Payload, collection_name, payloads
+from dancesearch.storage.qdrant import (
+    TEXT_MODEL,
+    CollectionInfo,
+    Payload,
+    collection_name,
+    payloads,
+)
 from dancesearch.storage.store import Point, Store
 
 INPUT_KEY = "input_hash"  # the payload field an incremental embed compares
@@ -145,7 +151,7 @@ def embed_library(
 
     info = CollectionInfo(
         name, ckpt.fingerprint, ckpt.config.model.embed_dim, ckpt.config.model.name,
-        checkpoint=checkpoint_ref(library, folder), facets=facets(points),
+        text_model=TEXT_MODEL, checkpoint=checkpoint_ref(library, folder), facets=facets(points),
     )  # fmt: skip
     store.create(info)
     done = {c for c, h in store.hashes(name, INPUT_KEY).items() if want.get(c) == h}  # resumed
@@ -178,7 +184,11 @@ def embed_library(
 
 
 def _state_key(want: dict[str, str]) -> str:
-    return hashlib.sha1(json.dumps(sorted(want.items())).encode()).hexdigest()[:8]
+    """Names the collection of this state: the clips' input hashes and the text model, so a new
+    text model builds a new collection (unchanged points are copied, and copying makes their
+    text vectors again) instead of finding the old one up to date."""
+    state = json.dumps([TEXT_MODEL, sorted(want.items())])
+    return hashlib.sha1(state.encode()).hexdigest()[:8]
 
 
 def _encode(

@@ -34,7 +34,13 @@ FLOAT_FIELDS = ("bpm",)
 HUMAN_SOURCES = ("human", "label", "expert")  # captions a person (or the source) wrote
 ANNOTATION_SOURCES = ("auto", "expert", "human", "label")
 TEXT_AVG_TOKENS = 16.0  # BM25 average document length: human text is a few short phrases
-TEXT_MODEL = f"qdrant-edge Bm25 0.9.0 k=1.2 b=0.75 avg_len={TEXT_AVG_TOKENS:g} english"
+# How the sparse text vectors are made; a collection recording another is embedded again. The
+# engine's English Snowball stemmer joins waving/wave and sadly/sad but not angrily/angry or
+# backwards/back: those word forms are in the clips' label text (annotate/label_words.toml).
+TEXT_MODEL = (
+    f"qdrant-edge Bm25 0.9.0 k=1.2 b=0.75 avg_len={TEXT_AVG_TOKENS:g} word tokens, lowercase, "
+    "english stopwords, snowball english stemmer"
+)
 
 Payload = dict[str, Any]
 
@@ -156,7 +162,16 @@ def content_hash(payload: Payload, vector: np.ndarray) -> str:
 def _bm25() -> Any:
     import qdrant_edge  # its BM25 tokeniser (English stemming and stopwords) serves both backends
 
-    return qdrant_edge.Bm25(qdrant_edge.Bm25Config(k=1.2, b=0.75, avg_len=TEXT_AVG_TOKENS))
+    config = qdrant_edge.Bm25Config(
+        k=1.2,
+        b=0.75,
+        avg_len=TEXT_AVG_TOKENS,
+        tokenizer=qdrant_edge.TokenizerType.Word,
+        language="english",  # its stopwords
+        lowercase=True,
+        stemmer=qdrant_edge.SnowballParams(qdrant_edge.SnowballLanguage.English),
+    )  # what TEXT_MODEL says
+    return qdrant_edge.Bm25(config)
 
 
 def text_vector(text: str, query: bool = False) -> tuple[list[int], list[float]]:

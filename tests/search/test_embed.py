@@ -58,6 +58,25 @@ def test_only_changed_clips_are_encoded_and_clips_that_left_are_removed(library_
     assert json.loads(out.stdout)["results"][0]["clip_id"] == clips[~gone]["clip_id"].iloc[0]
 
 
+def test_a_new_text_model_makes_the_text_vectors_again_without_encoding_a_dance(
+    library_copy, monkeypatch
+):
+    from dancesearch.search import embed
+    from dancesearch.storage import store
+
+    newer = f"{embed.TEXT_MODEL}, newer"
+    monkeypatch.setattr(store, "TEXT_MODEL", newer)  # this install makes another text model
+    refused = run("query", "walk", "--mode", "text", "--library", library_copy)
+    assert refused.exit_code == 2 and "embed again" in refused.output
+    monkeypatch.setattr(embed, "TEXT_MODEL", newer)
+    summary = embed_json(library_copy)
+    assert summary["embedded"] == 0 and summary["copied"] == summary["clips"]
+    assert len(summary["dropped"]) == 1
+    found = run("query", "walk", "--mode", "text", "--library", library_copy)
+    assert found.exit_code == 0, found.output
+    assert not embed_json(library_copy)["changed"]
+
+
 def test_a_failed_embed_leaves_the_current_collection_whole_and_a_rerun_completes(
     library_copy, monkeypatch
 ):

@@ -31,18 +31,27 @@ def contrastive_loss(
     kind: str = "t2d",
     ignore: torch.Tensor | None = None,
     owner: torch.Tensor | None = None,
+    positives: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """InfoNCE. logits: (N, B) scaled similarities of N texts to B dances; owner: (N,) the dance
     each text describes (None: N == B, text i describes dance i). kind "t2d": each text against
     every dance (the paper); "symmetric": the mean of that and each dance against every text,
     where all of a dance's texts are its positives. ignore: (N, B) bool pairs left out of the
-    softmax denominators (false negatives)."""
+    softmax denominators (false negatives). positives: (N, B) bool, further dances a text
+    describes as well as its own (they carry the same caption): multi-positive InfoNCE, where
+    a text's loss is -log of the softmax mass on all its positives, so a dance sharing the
+    caption is never pushed away."""
     n, b = logits.shape
     if owner is None:
         owner = torch.arange(n, device=logits.device)
     if ignore is not None:
         logits = logits.masked_fill(ignore, float("-inf"))
-    t2d = F.cross_entropy(logits, owner)
+    if positives is not None:
+        own = owner[:, None] == torch.arange(b, device=logits.device)[None, :]
+        pos = positives | own  # (N, B)
+        t2d = (logits.logsumexp(1) - logits.masked_fill(~pos, float("-inf")).logsumexp(1)).mean()
+    else:
+        t2d = F.cross_entropy(logits, owner)
     if kind == "t2d":
         return t2d
     positive = owner[None, :] == torch.arange(b, device=logits.device)[:, None]  # (B, N)

@@ -57,3 +57,45 @@ def chance(
     out["MnR"] = float(np.mean(expected))
     out["queries"] = float(len(n))
     return out
+
+
+def graded(
+    sim: np.ndarray,
+    relevance: np.ndarray,
+    ks: tuple[int, ...] = KS,
+    ndcg_at: int = 10,
+    draws: int = 20,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Per-query figures for graded relevance, in %: R@K (an item of the top grade in the first
+    K), nDCG@ndcg_at (gain = grade) and AP (items of the top grade are the relevant ones).
+
+    sim: (Q, G) scores; relevance: (Q, G) int grades, 0 = not relevant, each row holding at
+    least one item of grade relevance.max(). Ties are broken at random and the figures
+    averaged over `draws` orderings: the expected value under a random order of tied items
+    (a constant scorer gets chance, neither last nor first place).
+    """
+    sim, rel = np.asarray(sim, dtype=np.float64), np.asarray(relevance, dtype=np.int64)
+    if sim.shape != rel.shape or sim.ndim != 2:
+        raise ValueError(f"sim {sim.shape} and relevance {rel.shape} must be the same (Q, G)")
+    top = rel.max()
+    target = rel == top  # (Q, G)
+    if not target.any(axis=1).all():
+        raise ValueError(f"every query needs an item of grade {top}")
+    q, g = sim.shape
+    n = min(ndcg_at, g)
+    discount = 1.0 / np.log2(np.arange(2, n + 2))  # (n,)
+    ideal = (np.sort(rel, axis=1)[:, ::-1][:, :n] * discount).sum(axis=1)  # (Q,)
+    rng = np.random.default_rng(seed)
+    out = {f"R@{k}": np.zeros(q) for k in ks} | {f"nDCG@{ndcg_at}": np.zeros(q), "AP": np.zeros(q)}
+    rows = np.arange(q)[:, None]
+    for _ in range(draws):
+        order = np.lexsort((rng.random((q, g)), -sim), axis=1)  # (Q, G) best first
+        hit = target[rows, order]  # (Q, G) in ranked order
+        first = hit.argmax(axis=1)  # 0-based rank of the first top-grade item
+        for k in ks:
+            out[f"R@{k}"] += first < k
+        out[f"nDCG@{ndcg_at}"] += (rel[rows, order[:, :n]] * discount).sum(axis=1) / ideal
+        precision = np.cumsum(hit, axis=1) / np.arange(1, g + 1)
+        out["AP"] += (precision * hit).sum(axis=1) / hit.sum(axis=1)
+    return {k: 100 * v / draws for k, v in out.items()}

@@ -33,3 +33,18 @@ def test_a_near_identical_caption_is_not_a_negative() -> None:
     ]
     assert contrastive_loss(logits, ignore=ignore) < contrastive_loss(logits)
     assert false_negatives(caption_sim, None) is None
+
+
+def test_dances_sharing_the_caption_are_positives_not_negatives() -> None:
+    # texts 0 and 1 are the same label caption, carried by dances 0 and 1
+    logits = torch.tensor([[5.0, 5.0, 0.0], [5.0, 5.0, 0.0], [0.0, 0.0, 5.0]])
+    shared = torch.tensor([[False, True, False], [True, False, False], [False] * 3])
+    multi = contrastive_loss(logits, positives=shared)
+    assert multi < 0.02 < contrastive_loss(logits)  # plain InfoNCE pays for the twin
+    # -log of the softmax mass on the positives, by hand
+    p = logits.softmax(1)
+    by_hand = -torch.log(torch.stack([p[0, :2].sum(), p[1, :2].sum(), p[2, 2]])).mean()
+    assert torch.isclose(multi, by_hand, atol=1e-6)
+    # without further positives it is plain InfoNCE
+    none = torch.zeros(3, 3, dtype=torch.bool)
+    assert torch.isclose(contrastive_loss(logits, positives=none), contrastive_loss(logits))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dancesearch.metrics import chance, ranks, summary
+from dancesearch.metrics import chance, graded, ranks, summary
 
 
 def naive_rank(scores: np.ndarray, correct: np.ndarray) -> int:
@@ -63,3 +63,38 @@ def test_chance_equals_the_average_over_every_ordering(gallery: int, n_correct: 
 def test_ranks_reject_a_query_without_a_correct_item() -> None:
     with pytest.raises(ValueError, match="at least one correct"):
         ranks(np.zeros((2, 3)), np.array([[True, False, False], [False] * 3]))
+
+
+def _graded_naive(order: np.ndarray, rel: np.ndarray, k_ndcg: int = 10) -> dict[str, float]:
+    """One ranked list (gallery positions best first) scored by the textbook formulas."""
+    ranked = rel[order]
+    top = rel.max()
+    first = int(np.flatnonzero(ranked == top)[0]) + 1
+    dcg = sum(ranked[i] / np.log2(i + 2) for i in range(min(k_ndcg, len(rel))))
+    ideal = sorted(rel, reverse=True)
+    idcg = sum(ideal[i] / np.log2(i + 2) for i in range(min(k_ndcg, len(rel))))
+    hits = np.flatnonzero(ranked == top)
+    ap = np.mean([(j + 1) / (h + 1) for j, h in enumerate(hits)])
+    return {"R@1": 100.0 * (first <= 1), "R@5": 100.0 * (first <= 5),
+            "nDCG@10": 100 * dcg / idcg, "AP": 100 * ap}  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_graded_metrics_equal_the_textbook_formulas_without_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rel = rng.integers(0, 3, size=(4, 30))
+    rel[:, 0] = 2
+    sim = rng.random((4, 30))
+    got = graded(sim, rel, draws=3)
+    for i in range(4):
+        want = _graded_naive(np.argsort(-sim[i]), rel[i])
+        for key, value in want.items():
+            assert got[key][i] == pytest.approx(value)
+
+
+def test_graded_ties_give_chance_not_last_place() -> None:
+    rel = np.zeros((1, 20), int)
+    rel[0, 3] = 2
+    got = graded(np.zeros((1, 20)), rel, draws=4000, seed=1)
+    assert got["R@1"][0] == pytest.approx(100 / 20, abs=1.5)
+    assert got["R@10"][0] == pytest.approx(50, abs=3)

@@ -79,6 +79,8 @@ def train(
     flat = [c for caps in train_set.captions for c in caps]
     vec = torch.from_numpy(cache(flat))
     offsets = np.cumsum([0] + [len(c) for c in train_set.captions])
+    is_label = np.array([s == "label" for src in train_set.caption_sources for s in src])
+    caption_ids = np.unique(np.array(flat, dtype=object), return_inverse=True)[1]  # same text
     unit = torch.nn.functional.normalize(vec, dim=-1)
     val_q = queries_of(val_set, cache)
     val_own = np.zeros((len(val_q.texts), len(val_set)), bool)
@@ -105,7 +107,7 @@ def train(
             pick = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in idx])
             owner = np.repeat(np.arange(len(idx)), np.diff(offsets)[idx])
         else:  # one caption per clip, drawn afresh each step
-            pick = np.array([offsets[i] + rng.integers(offsets[i + 1] - offsets[i]) for i in idx])
+            pick = np.array([draw_caption(offsets, is_label, i, tc.label_share, rng) for i in idx])
             owner = np.arange(len(idx))
         owner_t = torch.from_numpy(owner).to(device)
         batch = make_batch(train_set, idx, norm, crop, rng, mirror=tc.mirror).to(device)
@@ -122,7 +124,12 @@ def train(
             )  # (N texts, B dances): the closest caption of each dance
             ignore = false_negatives(sims, config.loss.filter_threshold, torch.from_numpy(owner))
             ignore = None if ignore is None else ignore.to(device)
-        loss = contrastive_loss(logits, config.loss.kind, ignore, owner_t)
+        positives = None
+        if tc.multi_positive:  # (N texts, B dances): the dance carries the text's exact caption
+            held = [set(caption_ids[offsets[i] : offsets[i + 1]].tolist()) for i in idx]
+            positives = torch.tensor([[caption_ids[p] in h for h in held] for p in pick])
+            positives = positives.to(device)
+        loss = contrastive_loss(logits, config.loss.kind, ignore, owner_t, positives)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
@@ -169,6 +176,22 @@ def train(
     else:
         result.fingerprint = ckpt_io.fingerprint(best_state, config, result.feature_key)
     return TrainResult(result, path, time.perf_counter() - started, best_step)
+
+
+def draw_caption(
+    offsets: np.ndarray,
+    is_label: np.ndarray,
+    clip: int,
+    label_share: float,
+    rng: np.random.Generator,
+) -> int:
+    """The position (in the flat caption list) of the caption clip `clip` trains on this step:
+    one of its source labels with chance label_share when it has any, else any of its captions."""
+    mine = np.arange(offsets[clip], offsets[clip + 1])
+    labels = mine[is_label[mine]]
+    if label_share > 0 and len(labels) and rng.random() < label_share:
+        return int(rng.choice(labels))
+    return int(offsets[clip] + rng.integers(len(mine)))
 
 
 def plot_curves(history: list[dict[str, float]], path: Path) -> None:

@@ -178,3 +178,20 @@ def test_a_fine_tuned_text_backbone_is_trained_saved_and_reloaded(library: Path,
     a = result.checkpoint.model().encode_text(["a slow waltz"])
     b = ckpt_io.load(tmp_path).model().encode_text(["a slow waltz"])
     assert torch.equal(a, b)
+
+
+def test_a_clip_with_labels_trains_on_them_as_often_as_label_share_says() -> None:
+    import numpy as np
+
+    from dancesearch.train import draw_caption
+
+    offsets = np.array([0, 3, 5])  # clip 0: captions 0-2 (2 a label), clip 1: 3-4 (no label)
+    is_label = np.array([False, False, True, False, False])
+    rng = np.random.default_rng(0)
+    always = {draw_caption(offsets, is_label, 0, 1.0, rng) for _ in range(50)}
+    assert always == {2}
+    never_label = [draw_caption(offsets, is_label, 1, 1.0, rng) for _ in range(200)]
+    assert set(never_label) == {3, 4}  # no label to prefer: any of its own captions
+    half = [draw_caption(offsets, is_label, 0, 0.5, rng) for _ in range(2000)]
+    share = np.mean(np.array(half) == 2)
+    assert 0.6 < share < 0.73  # 0.5 + 0.5 / 3

@@ -83,7 +83,11 @@ class TrainConfig:
     balance_power: a clip is drawn with weight 1 / n**power, n the clips of its
     (source, genre, performer) stratum (0: uniform, 1: every stratum equal).
     all_captions: every caption of the batch's clips is a query (else one sampled per clip).
-    mirror: mirror half of the clips left to right (not those whose captions name a side)."""
+    mirror: mirror half of the clips left to right (not those whose captions name a side).
+    label_share: the chance that a clip with source labels (captions of source "label") draws
+    one of them as its caption of the step (0: every caption alike).
+    multi_positive: a dance carrying the text's exact caption is a positive of that text, not a
+    negative (Bandai takes of one content x style share their label caption)."""
 
     seed: int = 0
     batch_size: int = 64
@@ -101,6 +105,8 @@ class TrainConfig:
     balance_power: float = 0.5
     all_captions: bool = False
     mirror: bool = False
+    label_share: float = 0.0
+    multi_positive: bool = False
     threads: int = 0
 
 

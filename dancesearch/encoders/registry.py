@@ -83,6 +83,17 @@ PRESETS["default+filtered"] = replace(
     model=replace(DEFAULT_MODEL, name="default+filtered"),
     loss=LossConfig(kind="symmetric", filter_threshold=FILTER),
 )
+LABELS_TRAIN = replace(PAPER.train, label_share=0.5, multi_positive=True)
+PRESETS["default+labels"] = replace(
+    PRESETS["default"],
+    model=replace(DEFAULT_MODEL, name="default+labels", input_pool=4),
+    train=LABELS_TRAIN,
+)
+PRESETS["linear-probe+labels"] = replace(
+    PRESETS["linear-probe"],
+    model=replace(PRESETS["linear-probe"].model, name="linear-probe+labels"),
+    train=LABELS_TRAIN,
+)
 DEFAULT = "default"
 
 

@@ -1,7 +1,10 @@
-"""Annotate a library: descriptors -> tags (auto, labels, experts) -> captions -> split.
+"""Annotate a library: descriptors -> split -> calibration -> tags (auto, labels, experts) ->
+captions.
 
 Plain functions the `annotate` flow wires together; `annotate_library` runs them all. Results
-are stored beside the clips (see `storage.library`), stamped with the taxonomy version.
+are stored beside the clips (see `storage.library`), stamped with the taxonomy version. The
+tagger's thresholds are fitted on the train split's clips only, so no held-out clip sets its
+own thresholds, and are reused by later runs until the taxonomy changes or a refit is asked for.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,9 @@ class AnnotateConfig:
     choreography: Path | None = None  # m2d_choreonet folder; found beside m2d when None
     rewriter: str | None = None  # "module:function" of an LLM caption rewriter; off by default
     taxonomy_path: Path | None = None
+    # refit the tagger's thresholds on the train clips instead of reusing the stored ones; a
+    # one-off request, never recorded (else every later run would refit)
+    recalibrate: bool = False
 
 
 @dataclass
@@ -45,6 +52,7 @@ class AnnotateReport:
     tags: int = 0
     captions: int = 0
     expert_changes: int = 0
+    calibration: str = ""  # fitted (on what, and why) or reused
     warnings: list[str] = field(default_factory=list)
     rejected_rewrites: int = 0
     split_problems: list[str] = field(default_factory=list)
@@ -102,13 +110,53 @@ def library_descriptors(library: Library, clips: pd.DataFrame, feature_key: str)
     return frame
 
 
+def train_clip_ids(clips: pd.DataFrame, split: pd.DataFrame) -> set[str]:
+    """The clips of the sequences `split` (splits.make_splits) puts in train."""
+    train = set(split.loc[split["split"] == "train", "seq_id"].astype(str))
+    return set(clips.loc[clips["seq_id"].astype(str).isin(train), "clip_id"].astype(str))
+
+
+def calibrate(
+    descriptors: pd.DataFrame,
+    train_ids: Collection[str],
+    taxonomy: Taxonomy,
+    stored: Mapping[str, Any] | None = None,
+    refit: bool = False,
+) -> tuple[tagger.Calibration, dict[str, Any], str]:
+    """The tagger's calibration for this run: (calibration, how it was fitted, what was done).
+
+    stored: the last run's annotation record (its "calibration" and "calibration_fit"); reused
+    when it was fitted on train clips for this taxonomy version and refit is False, so clips
+    already tagged keep their tags when new clips arrive. Otherwise fitted on the descriptors
+    of the train clips, or of all clips when there are none (the returned text says so).
+    """
+    stored = stored or {}
+    old, fit = stored.get("calibration"), stored.get("calibration_fit") or {}
+    if refit:
+        why = "recalibrate asked for"
+    elif not old:
+        why = "none stored"
+    elif old.get("taxonomy_version") != taxonomy.version:
+        why = f"taxonomy {old.get('taxonomy_version')} -> {taxonomy.version}"
+    elif fit.get("on") != "train":  # fitted on all clips: held-out clips set thresholds
+        why = "the stored one was fitted on all clips"
+    else:
+        text = f"reused (fitted on {fit.get('clips')} train clips by an earlier run)"
+        return tagger.Calibration.from_dict(old), dict(fit), text
+    train = descriptors[descriptors["clip_id"].astype(str).isin(set(train_ids))]
+    on = "train" if len(train) else "all"
+    fitted = tagger.fit_calibration(train if len(train) else descriptors, taxonomy)
+    fit = {"on": on, "clips": len(train) if len(train) else len(descriptors)}
+    return fitted, fit, f"fitted on {fit['clips']} {on} clips ({why})"
+
+
 def tag_clips(
     clips: pd.DataFrame,
     descriptors: pd.DataFrame,
     taxonomy: Taxonomy,
-) -> tuple[dict[str, Tagset], dict[str, Any]]:
-    """Automatic tags from descriptors plus genre labels; returns tagsets and calibration."""
-    calibration = tagger.fit_calibration(descriptors, taxonomy)
+    calibration: tagger.Calibration,
+) -> dict[str, Tagset]:
+    """Automatic tags from descriptors (thresholds from calibration) plus genre labels."""
     rows = {str(r["clip_id"]): r for r in _records(descriptors)}
     tagsets: dict[str, Tagset] = {}
     for clip in _records(clips):
@@ -117,7 +165,7 @@ def tag_clips(
         genre = clip["genre"] if isinstance(clip["genre"], str) else None
         ts.tags.update(tagger.label_tags(clip_id, genre, taxonomy).tags)
         tagsets[clip_id] = ts
-    return tagsets, calibration.to_dict()
+    return tagsets
 
 
 def caption_clips(
@@ -214,7 +262,22 @@ def annotate_library(
     expert_rows = [row for f in config.expert_files for row in expert.load_expert(f, taxonomy)]
     if descriptors is None:
         descriptors = library_descriptors(library, clips, recorded_feature_key(library))
-    tagsets, calibration = tag_clips(clips, descriptors, taxonomy)
+    sequences = library.table("sequences")
+    split = splits.make_splits(sequences, seed=config.seed)  # first: calibration needs it
+    report.split_problems = splits.check_splits(sequences, split)
+    calibration, fit, report.calibration = calibrate(
+        descriptors,
+        train_clip_ids(clips, split),
+        taxonomy,
+        stored=library.read_json("annotation"),
+        refit=config.recalibrate,
+    )
+    if fit["on"] == "all":
+        report.warnings.append(
+            f"no clip is in the train split: the tagger's thresholds were fitted on all "
+            f"{fit['clips']} clips, held-out ones included; the next annotate refits them"
+        )
+    tagsets = tag_clips(clips, descriptors, taxonomy, calibration)
     if expert_rows:
         clip_seq = dict(zip(clips["clip_id"], clips["seq_id"], strict=True))
         report.expert_changes, warnings = expert.apply_expert(
@@ -223,9 +286,6 @@ def annotate_library(
         report.warnings += warnings
     captions, report.rejected_rewrites, warnings = caption_clips(clips, tagsets, taxonomy, config)
     report.warnings += warnings
-    sequences = library.table("sequences")
-    split = splits.make_splits(sequences, seed=config.seed)
-    report.split_problems = splits.check_splits(sequences, split)
     tags = tags_table(tagsets, taxonomy)
     units = choreography_table(library, clips, config.choreography)
     with library.lock():
@@ -240,7 +300,8 @@ def annotate_library(
                 "taxonomy_version": taxonomy.version,
                 "catalogue": catalogue_fingerprint(clips),
                 "seed": config.seed,
-                "calibration": calibration,
+                "calibration": calibration.to_dict(),
+                "calibration_fit": fit,
                 "expert_files": [str(f) for f in config.expert_files],
                 "rewriter": config.rewriter,
                 "annotated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -60,13 +60,16 @@ def with_options(
     expert_files: tuple[Path, ...] | None = None,
     choreography: Path | None = None,
     rewriter: str | None = None,
+    recalibrate: bool = False,
 ) -> AnnotateConfig:
     """The recorded configuration with the options a user gave (None: keep the recorded value;
-    expert_files=() annotates without experts)."""
+    expert_files=() annotates without experts). recalibrate is never recorded: it asks this run
+    to refit the tagger's thresholds."""
     return replace(
         recorded,
         seed=recorded.seed if seed is None else seed,
         expert_files=recorded.expert_files if expert_files is None else expert_files,
         choreography=choreography or recorded.choreography,
         rewriter=rewriter or recorded.rewriter,
+        recalibrate=recalibrate,
     )

@@ -1,7 +1,8 @@
 """The automatic tagger: the taxonomy's rules applied to a clip's measured descriptors.
 
-Owns the library calibration (the percentile thresholds the rules name, fitted over the library's
-clips), rule evaluation, and the tags that come from a source's own labels (genre).
+Owns the calibration (the percentile thresholds the rules name, fitted over the clips it is
+given: the annotate pipeline gives it the train split's), rule evaluation, and the tags that come
+from a source's own labels (genre).
 """
 
 from __future__ import annotations

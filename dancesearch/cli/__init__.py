@@ -143,6 +143,12 @@ def ingest(
     help="m2d_choreonet folder (default: found beside the m2d data).",
 )
 @click.option("--rewriter", help="module:function of an LLM caption rewriter (off by default).")
+@click.option(
+    "--recalibrate",
+    is_flag=True,
+    help="Refit the tagger's thresholds on the train clips  [default: reuse the stored ones; "
+    "a new taxonomy version refits].",
+)
 @runner_option
 @click.option("--verbose", is_flag=True, help="Show Prefect's task logs.")
 def annotate(
@@ -152,6 +158,7 @@ def annotate(
     seed: int | None,
     choreography: Path | None,
     rewriter: str | None,
+    recalibrate: bool,
     runner: str | None,
     verbose: bool,
 ) -> None:
@@ -175,6 +182,7 @@ def annotate(
         expert_files=() if no_experts else experts or None,
         choreography=choreography,
         rewriter=rewriter,
+        recalibrate=recalibrate,
     )
     if experts and no_experts:
         raise ConfigError("--expert and --no-experts contradict each other; give one")
@@ -183,6 +191,7 @@ def annotate(
         f"annotated {report.clips} clips: {report.tags} tags, {report.captions} captions, "
         f"{report.expert_changes} expert changes in {report.seconds:.1f} s"
     )
+    click.echo(f"tagger thresholds: {report.calibration}")
     freq = tag_frequencies(lib)
     if len(freq):
         click.echo("\n## tag frequencies")

@@ -42,7 +42,8 @@ def annotate(
     """Tag, caption and split every clip of the library at `library`.
 
     config: None for the configuration the library recorded at its last annotation (the
-    defaults before the first).
+    defaults before the first). The tagger's thresholds stored by the last run are reused
+    (same taxonomy version) unless config.recalibrate asks for a refit on the train clips.
     runner: where the descriptor batches run: threads (default), dask, dask://HOST:PORT (see
     dancesearch.flows.runner).
     """

@@ -73,7 +73,9 @@ def build(
         steps["annotate"] = "unchanged"
     else:
         report = annotate(library, runner=runner)
-        steps["annotate"] = f"{report.clips} clips annotated"
+        steps["annotate"] = (
+            f"{report.clips} clips annotated; tagger thresholds {report.calibration}"
+        )
     out = lib.root / "models" / config.model.name
     key = training_key(lib, config)
     if trained_on(out) == key:

@@ -6,6 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from dancesearch.annotate.captions import validate
+from dancesearch.annotate.pipeline import train_clip_ids
+from dancesearch.annotate.tagger import fit_calibration
 from dancesearch.annotate.taxonomy import TagAssignment, Tagset, load_taxonomy
 from dancesearch.cli import main
 from dancesearch.flows.ingest import ingest
@@ -78,6 +80,18 @@ def test_split_keeps_sequences_and_partners_whole(library):
     partners = splits[splits["seq_id"].str.startswith("cmu/")]
     assert partners["split"].nunique() == 1  # 60_10 and 61_10 dance together
     assert "## split" in output and "## tag frequencies" in output
+
+
+def test_the_tagger_thresholds_come_from_the_train_clips_only(library):
+    lib, output = library
+    descriptors, clips = lib.table("descriptors"), lib.clips()
+    train = train_clip_ids(clips, lib.table("splits"))
+    assert train  # (one group per genre here, all in train: test_calibration.py holds some out)
+    meta = lib.read_json("annotation")
+    expected = fit_calibration(descriptors[descriptors["clip_id"].isin(train)], load_taxonomy())
+    assert meta["calibration"] == expected.to_dict()
+    assert meta["calibration_fit"]["on"] == "train"
+    assert "tagger thresholds: fitted on" in output
 
 
 def test_choreography_units_cover_ballroom_clips(library):

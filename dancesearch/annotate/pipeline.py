@@ -23,7 +23,7 @@ import pandas as pd
 from dancesearch.annotate import captions as cap
 from dancesearch.annotate import choreo, expert, splits, tagger
 from dancesearch.annotate.descriptors import MOTION_DESCRIPTORS, MUSIC_DESCRIPTORS, clip_descriptors
-from dancesearch.annotate.labels import label_captions
+from dancesearch.annotate.labels import label_captions, label_words_key
 from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
 from dancesearch.ingest import recorded_feature_key
 from dancesearch.skeleton import FPS
@@ -236,8 +236,14 @@ def catalogue_fingerprint(clips: pd.DataFrame) -> str:
 
 
 def annotations_current(library: Library) -> bool:
+    """Whether the stored annotations are of the library's clips as they are now, with the
+    label words (label_words.toml) of this install."""
     meta = library.read_json("annotation")
-    return bool(meta) and meta.get("catalogue") == catalogue_fingerprint(library.clips())
+    return (
+        bool(meta)
+        and meta.get("catalogue") == catalogue_fingerprint(library.clips())
+        and meta.get("label_words") == label_words_key()
+    )
 
 
 def annotate_library(
@@ -299,6 +305,7 @@ def annotate_library(
             {
                 "taxonomy_version": taxonomy.version,
                 "catalogue": catalogue_fingerprint(clips),
+                "label_words": label_words_key(),
                 "seed": config.seed,
                 "calibration": calibration.to_dict(),
                 "calibration_fit": fit,

@@ -225,9 +225,7 @@ def stats(library: Path, as_json: bool) -> None:
 
         tables["tag"] = tag_frequencies(lib).round(3)
         if not annotations_current(lib):
-            click.echo(
-                "note: annotations predate the last ingest; re-run `dancesearch annotate`", err=True
-            )
+            click.echo("note: annotations are out of date; re-run `dancesearch annotate`", err=True)
     if as_json:
         click.echo(
             json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()}, indent=2)

@@ -73,7 +73,7 @@ def format_details(d: dict[str, Any]) -> str:
     if not d["annotated"]:
         lines.append("  not annotated yet: run `dancesearch annotate`")
     elif not d["annotations_current"]:
-        lines.append("  note: annotations predate the last ingest; re-run `dancesearch annotate`")
+        lines.append("  note: annotations are out of date; re-run `dancesearch annotate`")
     if d["tags"]:
         lines.append(f"  tags (taxonomy {d['taxonomy_version']}):")
         for t in sorted(d["tags"], key=lambda t: t["tag"]):

@@ -1,12 +1,13 @@
 """Annotation end to end on a small real library: every source, the flow and the CLI."""
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
 
 from dancesearch.annotate.captions import validate
-from dancesearch.annotate.pipeline import train_clip_ids
+from dancesearch.annotate.pipeline import annotations_current, train_clip_ids
 from dancesearch.annotate.tagger import fit_calibration
 from dancesearch.annotate.taxonomy import TagAssignment, Tagset, load_taxonomy
 from dancesearch.cli import main
@@ -92,6 +93,15 @@ def test_the_tagger_thresholds_come_from_the_train_clips_only(library):
     assert meta["calibration"] == expected.to_dict()
     assert meta["calibration_fit"]["on"] == "train"
     assert "tagger thresholds: fitted on" in output
+
+
+def test_annotations_written_with_other_label_words_are_out_of_date(library, tmp_path):
+    lib, _ = library
+    copy = Library(shutil.copytree(lib.root, tmp_path / "lib"))
+    assert annotations_current(copy)
+    meta = copy.read_json("annotation")
+    copy.write_json("annotation", {**meta, "label_words": "an older label_words.toml"})
+    assert not annotations_current(copy)  # so build and refresh annotate again
 
 
 def test_choreography_units_cover_ballroom_clips(library):

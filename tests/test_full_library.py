@@ -13,7 +13,8 @@ from dancesearch.storage.library import Library
 from dancesearch.storage.stats import library_stats
 
 # (sequences, minutes) per source and minutes per genre, as the READMEs under ../shared/data give
-README_SOURCES = {"m2d": (43, 46.17), "g1": (39, 19.11), "bandai": (56, 5.98), "cmu": (6, 2.54)}
+# (bandai: ../bandai 56 takes, 5.98 min, and ../bandai-extra 538 takes, 11.75 + 37.04 min)
+README_SOURCES = {"m2d": (43, 46.17), "g1": (39, 19.11), "bandai": (594, 54.77), "cmu": (6, 2.54)}
 README_GENRES = {"waltz": 26.81, "rumba": 11.68, "cha-cha": 6.02, "tango": 1.67, "salsa": 2.54}
 
 

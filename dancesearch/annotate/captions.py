@@ -265,6 +265,14 @@ def claimed_tags(text: str, tagset: Tagset, taxonomy: Taxonomy) -> tuple[str, ..
     return tuple(sorted({t for _, tags in claims for t in tags} & tagset.ids()))
 
 
+def named_tags(text: str, taxonomy: Taxonomy, genres: Iterable[str] = ()) -> frozenset[str]:
+    """Every tag id a free text names through the caption lexicon (words and their other
+    forms, longest phrase first): the tags a query asks for. A phrase that may name several
+    tags ("fast": tempo or speed) names all of them."""
+    claims = _claims(text, _lexicon(Tagset(""), taxonomy, genres))
+    return frozenset(t for _, tags in claims for t in tags)
+
+
 # ----------------------------------------------------------------------------- writing
 class _Writer:
     """Fills templates for one clip; every draw comes from one seeded generator."""

@@ -72,7 +72,7 @@ def main() -> None:
 @click.option(
     "--stride", type=float, help="Clip stride, s  [default: the --window given, else as recorded]."
 )
-@click.option("--min-clip", type=float, help="Shortest clip, s  [default: as recorded, else 2].")
+@click.option("--min-clip", type=float, help="Shortest clip, s  [default: as recorded, else 1].")
 @runner_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--verbose", is_flag=True, help="Show Prefect's task logs.")

@@ -71,7 +71,7 @@ def test_refresh_and_annotate_reuse_the_record_and_a_new_window_recuts_all(tmp_p
     lib = tmp_path / "lib"
     result = run("ingest", a, "--library", lib, "--window", 6, "--stride", 6)
     assert result.exit_code == 0, result.output
-    assert recorded_ingest(Library(lib)).clips == ClipConfig(window_s=6, stride_s=6, min_s=2)
+    assert recorded_ingest(Library(lib)).clips == ClipConfig(window_s=6, stride_s=6, min_s=1)
     result = run("annotate", "--library", lib, "--seed", 7)
     assert result.exit_code == 0, result.output
 

@@ -22,7 +22,7 @@ from dancesearch.errors import LibraryError
 from dancesearch.evaluate import embed_gallery, queries_of, similarity
 from dancesearch.ingest import recorded_feature_key
 from dancesearch.losses import contrastive_loss, false_negatives
-from dancesearch.metrics import ranks, summary
+from dancesearch.metrics import ranks, selection_score, summary
 from dancesearch.storage.library import Library
 
 
@@ -142,7 +142,7 @@ def train(
                     model, text_val, embed_gallery(model, val_set, norm, device=device)
                 )
             m = summary(ranks(sim, val_own))
-            score = m["R@1"] + m["R@5"] + m["R@10"] - 1e-3 * m["MnR"]  # rsum, MnR breaks ties
+            score = selection_score(m)  # rsum, MnR breaking ties: as retrain promotes
             record |= {f"val {k}": v for k, v in m.items() if k != "queries"}
             if score > best:
                 best, best_step, stale = score, step + 1, 0

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dancesearch.metrics import chance, ranks, summary
+from dancesearch.metrics import chance, ranks, selection_score, summary
 
 
 def naive_rank(scores: np.ndarray, correct: np.ndarray) -> int:
@@ -63,3 +63,10 @@ def test_chance_equals_the_average_over_every_ordering(gallery: int, n_correct: 
 def test_ranks_reject_a_query_without_a_correct_item() -> None:
     with pytest.raises(ValueError, match="at least one correct"):
         ranks(np.zeros((2, 3)), np.array([[True, False, False], [False] * 3]))
+
+
+def test_selection_score_is_rsum_with_mnr_breaking_ties() -> None:
+    s = summary(np.array([1, 2, 6, 11]))  # R@1 25, R@5 50, R@10 75, MnR 5
+    assert selection_score(s) == pytest.approx(150 - 0.005)
+    worse_mnr = summary(np.array([1, 2, 6, 19]))  # the same recalls, MnR 7
+    assert selection_score(worse_mnr) < selection_score(s)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dancesearch.evaluate import Report
+from dancesearch.evaluation.offline import Report
 from dancesearch.metrics import selection_score
 
 SPLIT = "val"

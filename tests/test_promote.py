@@ -1,7 +1,7 @@
 """Retrain promotes a new checkpoint only when it is not worse on validation, by the score
 training selects with."""
 
-from dancesearch.evaluate import Report
+from dancesearch.evaluation.offline import Report
 from dancesearch.metrics import selection_score
 from dancesearch.promote import decide, val_score
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from dancesearch.dataset import load_clipset
+from dancesearch.encoders.inference import query_texts
+from dancesearch.evaluation.collection import Scores, collection_scores, evaluate_collection
 from dancesearch.metrics import ranks
 from dancesearch.search.embed import resolve_checkpoint
-from dancesearch.search.evaluate import Scores, collection_scores, evaluate_collection, text_vectors
 from dancesearch.search.query import confidence
 from dancesearch.storage.library import Library
 from dancesearch.storage.qdrant import SearchFilter
@@ -68,9 +69,10 @@ def label_figures(
     name = store.current() or ""
     info = store.info(name)
     assert info is not None
-    ckpt = ckpt_io.load(resolve_checkpoint(library, info.checkpoint))
+    folder = resolve_checkpoint(library, info.checkpoint)
+    ckpt = ckpt_io.load(folder)
     texts, relevant = label_queries(library, split)
-    vectors = text_vectors(ckpt, texts)
+    vectors = query_texts(ckpt, folder)(texts)  # as the caption queries: as `query` encodes
     where = SearchFilter(splits=(split,))
     n = store.count(name, where)
     hit1, hit10, ap = [], [], []

@@ -43,7 +43,7 @@ def _init(library: str) -> None:
 
     torch.set_num_threads(1)
     from dancesearch.dataset import load_clipset
-    from dancesearch.evaluate import minilm_cache
+    from dancesearch.encoders.text import minilm_cache
     from dancesearch.storage.library import Library
 
     lib = Library(library)
@@ -56,8 +56,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one preset at one seed on one split (fixed, or a CV fold) and evaluate on test."""
     from dancesearch.dataset import cv_folds
     from dancesearch.encoders.registry import preset
-    from dancesearch.evaluate import evaluate_clips
-    from dancesearch.train import text_cache, train
+    from dancesearch.encoders.text import text_cache
+    from dancesearch.evaluation.offline import evaluate_clips
+    from dancesearch.train import train
 
     lib = _WORKER["library"]
     config = preset(job["name"])
@@ -74,7 +75,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     )
     embed_s = None
     if job["name"] == DEFAULT and job["fold"] is None:  # the whole library, median of 3
-        from dancesearch.evaluate import embed_gallery
+        from dancesearch.encoders.inference import embed_gallery
 
         model, times = ckpt.model(), []
         for _ in range(3):

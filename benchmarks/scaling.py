@@ -264,7 +264,7 @@ def bench_embed(root: Path, tmp: Path, repeats: int) -> dict[str, Any]:
 
     from benchmarks.query import build_store
     from dancesearch.dataset import load_clipset
-    from dancesearch.evaluate import embed_gallery, load_for
+    from dancesearch.encoders.inference import embed_gallery, load_for
     from dancesearch.search.embed import embed_library
     from dancesearch.storage.library import Library
     from dancesearch.storage.qdrant import payloads

@@ -19,7 +19,6 @@ from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
 FPS = 30.0
-HUMAN_SOURCES = ("human", "label")  # captions people wrote, versus generated templates
 
 
 @dataclass

@@ -99,3 +99,10 @@ def graded(
         precision = np.cumsum(hit, axis=1) / np.arange(1, g + 1)
         out["AP"] += (precision * hit).sum(axis=1) / hit.sum(axis=1)
     return {k: 100 * v / draws for k, v in out.items()}
+
+
+def selection_score(full: dict[str, float]) -> float:
+    """The one number models are chosen by -- training's best step on val and retrain's
+    promotion alike: rsum, R@1 + R@5 + R@10 (%), with MnR breaking ties (0.001 per rank).
+    full: the figures of summary(), as the full protocol gives them."""
+    return full["R@1"] + full["R@5"] + full["R@10"] - 1e-3 * full["MnR"]

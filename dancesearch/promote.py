@@ -1,21 +1,20 @@
 """Whether a retrained checkpoint replaces the one queries use: only when it is not worse on
-the library's validation split (never the test split), scored by the mean of R@1, R@5 and
-R@10 of the full-gallery protocol."""
+the library's validation split (never the test split), scored by the full protocol's
+selection_score (rsum, MnR breaking ties) -- the number training selects its best step by."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dancesearch.evaluate import Report
+from dancesearch.evaluation.offline import Report
+from dancesearch.metrics import selection_score
 
-SCORED = ("R@1", "R@5", "R@10")
 SPLIT = "val"
 
 
 def val_score(report: Report) -> float:
-    """Mean of R@1, R@5 and R@10 (%) of the full protocol."""
-    full = report.model["full"]
-    return sum(full[k] for k in SCORED) / len(SCORED)
+    """selection_score of the full protocol: R@1 + R@5 + R@10 (%) - 0.001 MnR."""
+    return selection_score(report.model["full"])
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Decision:
             return f"no current model; the new one scores {self.candidate:.1f} on {SPLIT}"
         verb = "promoted" if self.promote else "kept the current model"
         return (f"{verb}: new {self.candidate:.1f} vs current {self.current:.1f} "
-                f"(mean R@1/5/10 on {SPLIT})")  # fmt: skip
+                f"(R@1+R@5+R@10, MnR breaking ties, on {SPLIT})")  # fmt: skip
 
 
 def decide(candidate: Report, current: Report | None) -> Decision:

@@ -17,18 +17,13 @@ from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Crop, Normaliser, load_clipset, make_batch, sampling_weights
 from dancesearch.encoders import RunConfig, build_model
 from dancesearch.encoders.export import export_text
-from dancesearch.encoders.text import TextCache, backbone_cache
+from dancesearch.encoders.inference import embed_gallery, similarity
+from dancesearch.encoders.text import text_cache
 from dancesearch.errors import LibraryError
-from dancesearch.evaluate import embed_gallery, queries_of, similarity
 from dancesearch.ingest import recorded_feature_key
 from dancesearch.losses import contrastive_loss, false_negatives
-from dancesearch.metrics import ranks, summary
+from dancesearch.metrics import ranks, selection_score, summary
 from dancesearch.storage.library import Library
-
-
-def text_cache(config: RunConfig) -> TextCache:
-    """Frozen backbone vectors of the run's text model, cached on disk."""
-    return backbone_cache(config.model.text)
 
 
 def get_lr(step: int, base: float, warmup: int, total: int) -> float:
@@ -82,9 +77,13 @@ def train(
     is_label = np.array([s == "label" for src in train_set.caption_sources for s in src])
     caption_ids = np.unique(np.array(flat, dtype=object), return_inverse=True)[1]  # same text
     unit = torch.nn.functional.normalize(vec, dim=-1)
-    val_q = queries_of(val_set, cache)
-    val_own = np.zeros((len(val_q.texts), len(val_set)), bool)
-    val_own[np.arange(len(val_q.texts)), val_q.clip] = True
+    # every caption of a val clip is a query, its own clip the one correct item (the full
+    # protocol of dancesearch.evaluation, which training does not import)
+    val_texts = [c for caps in val_set.captions for c in caps]
+    val_clip = np.repeat(np.arange(len(val_set)), [len(c) for c in val_set.captions])
+    cache(val_texts)  # a backbone that must load does so now, not between training steps
+    val_own = np.zeros((len(val_texts), len(val_set)), bool)
+    val_own[np.arange(len(val_texts)), val_clip] = True
 
     backbone = [p for n, p in model.named_parameters() if n.startswith("text_backbone.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("text_backbone.")]
@@ -140,16 +139,16 @@ def train(
             with torch.no_grad():
                 model.eval()
                 if model.text_backbone is not None:  # a fine-tuned backbone: fresh vectors
-                    text_val = model.encode_text(val_q.texts)
+                    text_val = model.encode_text(val_texts)
                 else:
                     text_val = model.encode_text_vectors(
-                        torch.from_numpy(cache(val_q.texts)).to(device)
+                        torch.from_numpy(cache(val_texts)).to(device)
                     )
                 sim = similarity(
                     model, text_val, embed_gallery(model, val_set, norm, device=device)
                 )
             m = summary(ranks(sim, val_own))
-            score = m["R@1"] + m["R@5"] + m["R@10"] - 1e-3 * m["MnR"]  # rsum, MnR breaks ties
+            score = selection_score(m)  # rsum, MnR breaking ties: as retrain promotes
             record |= {f"val {k}": v for k, v in m.items() if k != "queries"}
             if score > best:
                 best, best_step, stale = score, step + 1, 0

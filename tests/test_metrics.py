@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dancesearch.metrics import chance, graded, ranks, summary
+from dancesearch.metrics import chance, graded, ranks, selection_score, summary
 
 
 def naive_rank(scores: np.ndarray, correct: np.ndarray) -> int:
@@ -98,3 +98,10 @@ def test_graded_ties_give_chance_not_last_place() -> None:
     got = graded(np.zeros((1, 20)), rel, draws=4000, seed=1)
     assert got["R@1"][0] == pytest.approx(100 / 20, abs=1.5)
     assert got["R@10"][0] == pytest.approx(50, abs=3)
+
+
+def test_selection_score_is_rsum_with_mnr_breaking_ties() -> None:
+    s = summary(np.array([1, 2, 6, 11]))  # R@1 25, R@5 50, R@10 75, MnR 5
+    assert selection_score(s) == pytest.approx(150 - 0.005)
+    worse_mnr = summary(np.array([1, 2, 6, 19]))  # the same recalls, MnR 7
+    assert selection_score(worse_mnr) < selection_score(s)

@@ -75,15 +75,15 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         """Text -> dance retrieval of CHECKPOINT over the full gallery of a split, every protocol
         with chance level and the caption-matching reference."""
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-        from dancesearch.evaluate import report_markdown
+        from dancesearch.evaluation.report import markdown
         from dancesearch.flows.train import evaluate as evaluate_flow
 
         if search:
             from dancesearch.flows.deploy import evaluate_search
-            from dancesearch.search.evaluate import markdown
 
             figures = evaluate_search(str(library), qdrant, split)["figures"]
-            click.echo(json.dumps(figures, indent=2) if as_json else markdown(figures, split))
+            table = markdown(figures, split, blocks=("full",), via="Qdrant")
+            click.echo(json.dumps(figures, indent=2) if as_json else table)
             return
         if checkpoint is None:
             raise ConfigError("give the CHECKPOINT folder (or --search for the collection's)")
@@ -91,4 +91,5 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         if as_json:
             click.echo(json.dumps(asdict(report), indent=2))
         else:
-            click.echo(report_markdown(report, name=checkpoint.name))
+            reference = {"caption matching": report.caption_matching}
+            click.echo(markdown({checkpoint.name: report.model}, report.split, reference))

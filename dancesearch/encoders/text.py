@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dancesearch.encoders.config import TextConfig
+from dancesearch.encoders.config import RunConfig, TextConfig
 from dancesearch.errors import ConfigError
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -131,6 +131,18 @@ def backbone_cache(config: TextConfig) -> TextCache:
     """The frozen backbone's vectors, cached on disk in one file per backbone."""
     name = backbone_id(config).replace("/", "--")
     return TextCache(config, cache_dir() / "text" / f"{name}.npz")
+
+
+def text_cache(config: RunConfig) -> TextCache:
+    """The captions' frozen backbone vectors for a run's text model, cached on disk: what
+    training reads, and what evaluation reads for a model whose backbone stayed frozen."""
+    return backbone_cache(config.model.text)
+
+
+def minilm_cache() -> TextCache:
+    """MiniLM vectors by text (cached on disk): the fixed space of evaluation's threshold
+    protocol and caption-matching reference, whatever text model is being evaluated."""
+    return backbone_cache(TextConfig())
 
 
 class TextAdapter(nn.Module):

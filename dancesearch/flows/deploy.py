@@ -136,8 +136,8 @@ def evaluate_search(
     """Evaluate the search people use: every caption of the split queries the current
     collection (dense, text and hybrid) over the split's full gallery. The table is published
     as the artifact `dancesearch-evaluation` and appended to the library's history."""
-    from dancesearch.search import history
-    from dancesearch.search.evaluate import markdown
+    from dancesearch.evaluation import history
+    from dancesearch.evaluation.report import markdown
 
     result = collection_job(library, qdrant, "evaluate", {"split": split})
     lib = Library(library)
@@ -148,7 +148,7 @@ def evaluate_search(
         get_run_logger().warning("%s", w)
     text = "\n\n".join([
         f"# Evaluation of {lib.root.name} (model {result['fingerprint']})",
-        markdown(result["figures"], split),
+        markdown(result["figures"], split, blocks=("full",), via="Qdrant"),
         *[f"**Warning:** {w}" for w in warnings],
         "## History", history.markdown(lines),
     ])  # fmt: skip
@@ -164,7 +164,7 @@ def retrain(
     current model was trained; promote the new checkpoint only when it is not worse on
     validation. The old collection serves queries until the switch and is removed after."""
     from dancesearch.encoders.registry import load_config
-    from dancesearch.evaluate import evaluate_checkpoint
+    from dancesearch.evaluation.offline import evaluate_checkpoint
     from dancesearch.flows.build import TRAINED, trained_on, training_key
     from dancesearch.flows.train import train
     from dancesearch.promote import SPLIT, decide

@@ -1,5 +1,5 @@
 """The `train` and `evaluate` flows: one task each, so a scheduled run retries and logs them;
-the work is in dancesearch.train and dancesearch.evaluate."""
+the work is in dancesearch.train and dancesearch.evaluation.offline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from dancesearch.encoders import RunConfig
-from dancesearch.evaluate import Report
+from dancesearch.evaluation.offline import Report
 from dancesearch.storage.library import Library
 
 
@@ -45,7 +45,7 @@ def train(
 
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate_task(library: str, checkpoint: str, split: str) -> Report:
-    from dancesearch.evaluate import evaluate_checkpoint
+    from dancesearch.evaluation.offline import evaluate_checkpoint
 
     return evaluate_checkpoint(Library(library), checkpoint, split)
 

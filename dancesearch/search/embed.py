@@ -115,7 +115,7 @@ def embed_library(
     after readers were switched to the new collection, before the old ones are dropped (a
     server moves its searches over there)."""
     from dancesearch.encoders.export import ensure_text_export
-    from dancesearch.evaluate import load_for
+    from dancesearch.encoders.inference import load_for
 
     start = time.perf_counter()
     folder = Path(checkpoint)
@@ -200,7 +200,7 @@ def _encode(
     from tqdm import tqdm
 
     from dancesearch.dataset import load_clipset
-    from dancesearch.evaluate import embed_gallery
+    from dancesearch.encoders.inference import embed_gallery
 
     data = load_clipset(library)
     position = {c: i for i, c in enumerate(data.clips["clip_id"])}

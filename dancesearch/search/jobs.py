@@ -75,7 +75,7 @@ def do_job(
         progress = bool(params.get("progress", False))
         summary = embed_library(library, checkpoint, store, progress=progress, on_switch=on_switch)
         return summary.as_dict()
-    from dancesearch.search.evaluate import evaluate_collection
+    from dancesearch.evaluation.collection import evaluate_collection
 
     split = str(params.get("split", "test"))
     figures = evaluate_collection(library, store, split)

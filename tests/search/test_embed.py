@@ -1,6 +1,5 @@
-"""`dancesearch embed`: incremental, idempotent, atomic for readers; evaluation through Qdrant
-equals the in-memory evaluation; the interactive refinement session, driven through a
-pseudo-terminal as a person would."""
+"""`dancesearch embed`: incremental, idempotent, atomic for readers; the interactive refinement
+session, driven through a pseudo-terminal as a person would."""
 
 from __future__ import annotations
 
@@ -109,29 +108,6 @@ def test_a_failed_embed_leaves_the_current_collection_whole_and_a_rerun_complete
         assert store.count(summary.collection) == len(clips) - 1
         assert set(store.hashes(summary.collection, INPUT_KEY)) == set(clips["clip_id"][1:])
         assert store.names() == [summary.collection]
-
-
-def test_evaluation_through_qdrant_equals_the_in_memory_evaluation(searchable):
-    from dancesearch.evaluate import evaluate_checkpoint
-    from dancesearch.search.evaluate import evaluate_collection
-
-    lib = Library(searchable)
-    want = evaluate_checkpoint(lib, searchable / "models" / "default", "train")
-    with open_store(None, lib) as store:
-        got = evaluate_collection(lib, store, "train")  # the largest gallery of this library
-    assert got["dense"] == want.model  # every protocol and breakdown, exactly
-    assert set(got) == {"dense", "text", "hybrid"}
-    assert got["hybrid"]["full"]["queries"] == want.model["full"]["queries"]
-
-
-def test_evaluate_search_from_the_command_line(library_copy):
-    result = run("evaluate", "--search", "--library", library_copy, "--split", "val")
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    for mode in ("chance", "dense", "text", "hybrid"):
-        assert any(line.startswith(f"| {mode} |") for line in lines), result.output
-    (line,) = (library_copy / "evaluation" / "history.jsonl").read_text().splitlines()
-    assert '"split": "val"' in line  # the run is kept in the library's history
 
 
 def test_an_interactive_session_refines_undoes_and_finds_more_like_a_result(searchable):

@@ -1,8 +1,8 @@
 """Evaluation through Qdrant: every caption of a split's clips queries the library's current
-collection, filtered to that split (the full gallery), and the protocols of
-dancesearch.evaluate run on the scores Qdrant returned -- so the figures are those of the search
-people use, and equal the in-memory evaluation for dense ranking. Text (BM25) and hybrid
-(RRF) ranking are scored the same way.
+collection, filtered to that split (the full gallery), and the protocols run on the scores
+Qdrant returned -- so the figures are those of the search people use, and equal the in-memory
+evaluation (evaluation.offline) for dense ranking. Text (BM25) and hybrid (RRF) ranking are
+scored the same way.
 """
 
 from __future__ import annotations
@@ -11,19 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import ClipSet, load_clipset
+from dancesearch.encoders.inference import query_texts
+from dancesearch.encoders.text import minilm_cache
 from dancesearch.errors import ConfigError, LibraryError
-from dancesearch.evaluate import (
-    Queries,
-    caption_sets,
-    encode_texts,
-    minilm_cache,
-    protocols,
-    queries_of,
-)
+from dancesearch.evaluation.protocols import Figures, Queries, caption_sets, protocols, queries_of
 from dancesearch.search.embed import resolve_checkpoint
 from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
 from dancesearch.storage.library import Library
@@ -51,8 +45,8 @@ def evaluate_collection(
     weights: tuple[float, float] | None = HYBRID_WEIGHTS,
     seed: int = 0,
     fusion: str = HYBRID_FUSION,
-) -> dict[str, dict[str, dict[str, float]]]:
-    """mode -> the protocols' figures (as dancesearch.evaluate.protocols gives them) of ranking
+) -> dict[str, Figures]:
+    """mode -> the protocols' figures (as evaluation.protocols.protocols gives them) of ranking
     the `split` clips of the current collection by every caption of theirs. weights: the
     hybrid's (dense, text) weights and fusion ("sum", "rrf" or "dbsf"), by default those
     `dancesearch query` uses."""
@@ -77,7 +71,8 @@ def collection_scores(
     if info is None:
         raise LibraryError(f"{store.where}: no collection to evaluate; run `dancesearch embed`")
     store.require(info.fingerprint)
-    ckpt = ckpt_io.load(resolve_checkpoint(library, info.checkpoint))
+    folder = resolve_checkpoint(library, info.checkpoint)
+    ckpt = ckpt_io.load(folder)
     if ckpt.fingerprint != info.fingerprint:
         raise ConfigError(f"{info.checkpoint}: not the checkpoint collection {info.name} holds")
     data = load_clipset(library)
@@ -92,7 +87,7 @@ def collection_scores(
             f"{len(gallery)}; run `dancesearch embed` first"
         )
     q = queries_of(gallery, minilm_cache())
-    vectors = text_vectors(ckpt, q.texts)
+    vectors = query_texts(ckpt, folder)(q.texts)  # (Q, E), as `dancesearch query` encodes
     by_mode = {}
     for mode in modes:
 
@@ -108,15 +103,6 @@ def collection_scores(
     return Scores(q, gallery, caption_sets(gallery, q), by_mode)
 
 
-@torch.no_grad()
-def text_vectors(ckpt: ckpt_io.Checkpoint, texts: list[str]) -> np.ndarray:
-    """(Q, E) the model's text vectors, computed as the in-memory evaluation computes them."""
-    from dancesearch.train import text_cache
-
-    cache = None if ckpt.config.model.text.finetune else text_cache(ckpt.config)
-    return encode_texts(ckpt.model(), texts, cache).numpy()
-
-
 def score_matrix(run: Callable[[int], list[Hit]], q: Queries, gallery: ClipSet) -> np.ndarray:
     """(Q, G) the scores Qdrant returned for query i (run(i)); -inf for a clip it left out."""
     position = {c: g for g, c in enumerate(gallery.clips["clip_id"])}
@@ -125,24 +111,3 @@ def score_matrix(run: Callable[[int], list[Hit]], q: Queries, gallery: ClipSet) 
         for hit in run(i):
             sim[i, position[hit.clip_id]] = hit.score
     return sim
-
-
-COLUMNS = ("R@1", "R@5", "R@10", "MedR", "MnR")
-
-
-def markdown(figures: dict[str, dict[str, dict[str, float]]], split: str) -> str:
-    """The full protocol of each mode, with chance, as a markdown table."""
-    first = next(iter(figures.values()))["full"]
-    lines = [
-        f"Text -> dance through Qdrant on the {split} split: gallery {int(first['gallery'])} "
-        f"clips, {int(first['queries'])} queries; ties ranked pessimistically.",
-        "",
-        "| ranking | " + " | ".join(COLUMNS) + " |",
-        "|---|" + "---|" * len(COLUMNS),
-        "| chance | " + " | ".join(f"{first[f'chance {k}']:.1f}" for k in COLUMNS) + " |",
-    ]
-    for mode, blocks in figures.items():
-        lines.append(
-            f"| {mode} | " + " | ".join(f"{blocks['full'][k]:.1f}" for k in COLUMNS) + " |"
-        )
-    return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dancesearch.search import history
+from dancesearch.evaluation import history
 from dancesearch.storage.library import Library
 
 

@@ -1,0 +1,31 @@
+"""Evaluation through Qdrant equals the in-memory evaluation, both querying with the text
+encoder `dancesearch query` uses; `evaluate --search` prints the table and keeps the run in
+the library's history."""
+
+from __future__ import annotations
+
+from dancesearch.evaluation.collection import evaluate_collection
+from dancesearch.evaluation.offline import evaluate_checkpoint
+from dancesearch.storage.library import Library
+from dancesearch.storage.store import open_store
+from tests.fixtures.searchable import run
+
+
+def test_evaluation_through_qdrant_equals_the_in_memory_evaluation(searchable):
+    lib = Library(searchable)
+    want = evaluate_checkpoint(lib, searchable / "models" / "default", "train")
+    with open_store(None, lib) as store:
+        got = evaluate_collection(lib, store, "train")  # the largest gallery of this library
+    assert got["dense"] == want.model  # every protocol and breakdown, exactly
+    assert set(got) == {"dense", "text", "hybrid"}
+    assert got["hybrid"]["full"]["queries"] == want.model["full"]["queries"]
+
+
+def test_evaluate_search_from_the_command_line(library_copy):
+    result = run("evaluate", "--search", "--library", library_copy, "--split", "val")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for mode in ("chance", "dense", "text", "hybrid"):
+        assert any(line.startswith(f"| {mode} |") for line in lines), result.output
+    (line,) = (library_copy / "evaluation" / "history.jsonl").read_text().splitlines()
+    assert '"split": "val"' in line  # the run is kept in the library's history

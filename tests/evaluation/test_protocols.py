@@ -1,0 +1,60 @@
+"""The protocols on a hand-made gallery: a perfect scorer, the threshold protocol's near
+duplicates, caption matching leaving out the query's own caption; and the module stays
+torch-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dancesearch.dataset import ClipSet
+from dancesearch.evaluation.protocols import caption_matching, caption_sets, protocols, queries_of
+
+
+def gallery() -> ClipSet:
+    """Three clips: two share a template caption, the third has a people's caption."""
+    clips = pd.DataFrame({
+        "clip_id": ["a", "b", "c"], "has_music": [True, False, True],
+        "source": ["m2d", "bandai", "m2d"], "genre_key": ["waltz", "walk", "waltz"],
+    })  # fmt: skip
+    captions = [["a waltz", "slow turns"], ["a waltz"], ["someone walks happily"]]
+    sources = [["template", "human"], ["template"], ["human"]]
+    return ClipSet(clips, captions, sources, {})
+
+
+def minilm(texts: list[str]) -> np.ndarray:
+    """A stand-in text space: equal texts get equal vectors, different texts orthogonal ones."""
+    distinct = sorted(set(texts))
+    return np.eye(len(distinct))[[distinct.index(t) for t in texts]]
+
+
+def test_a_perfect_scorer_and_the_near_duplicates_of_the_threshold_protocol():
+    data = gallery()
+    q = queries_of(data, minilm)
+    assert q.texts == ["a waltz", "slow turns", "a waltz", "someone walks happily"]
+    assert q.clip.tolist() == [0, 0, 1, 2] and q.human.tolist() == [False, True, False, True]
+    own = np.eye(3)[q.clip]  # (Q, G): each query scores its own clip highest
+    reference = caption_matching(q, data)
+    figures = protocols(own, q, data, caption_sets(data, q))
+    assert figures["full"]["R@1"] == 100 and figures["full"]["gallery"] == 3
+    assert figures["full"]["chance MnR"] == 2.0  # (G + 1) / 2
+    # "a waltz" of clip a has its twin in clip b: both clips count, so chance ranks it better
+    assert figures["threshold"]["chance MnR"] == np.mean([4 / 3, 2, 4 / 3, 2])
+    assert figures["queries: people"]["queries"] == 2 and figures["clips: silent"]["queries"] == 1
+    assert set(figures) >= {"source: m2d", "genre: walk", "dance->text", "batch32"}
+    # caption matching ranks by the other captions only: "a waltz" of clip a matches clip b
+    # best, and the one caption of clip c matches nothing
+    assert reference["full"]["R@1"] == 0 and reference["full"]["MnR"] == 3
+
+
+def test_the_protocols_import_no_torch():
+    code = "import sys, dancesearch.evaluation.protocols; print('torch' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]  # this checkout's package, not an installed one
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "False"

@@ -5,6 +5,7 @@ folds over whole sequence groups."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -24,12 +25,16 @@ FPS = 30.0
 @dataclass
 class ClipSet:
     """N clips with their captions and their sequences' feature arrays.
-    streams[seq_id] = (motion (T, D) float32, music (T, 35) float32 or None)."""
+    streams[seq_id] = (motion (T, D) float32, music (T, 35) float32 or None); caption_claims:
+    the tag ids each caption claims (generated captions; empty for people's words); tags: each
+    clip's tag ids. Both empty lists when not loaded."""
 
     clips: pd.DataFrame  # clip_id, seq_id, start_frame, n_frames, has_music, source, genre, ...
     captions: list[list[str]]
     caption_sources: list[list[str]]
     streams: dict[str, tuple[np.ndarray, np.ndarray | None]] = field(repr=False)
+    caption_claims: list[list[frozenset[str]]] = field(default_factory=list, repr=False)
+    tags: list[frozenset[str]] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -40,6 +45,8 @@ class ClipSet:
             [self.captions[i] for i in positions],
             [self.caption_sources[i] for i in positions],
             self.streams,
+            [self.caption_claims[i] for i in positions] if self.caption_claims else [],
+            [self.tags[i] for i in positions] if self.tags else [],
         )
 
 
@@ -65,7 +72,19 @@ def load_clipset(library: Library, split_of: dict[str, str] | None = None) -> Cl
         streams[seq_id] = (arrays["motion"], arrays.get("music"))
     texts = [list(by_clip.get_group(c)["caption"]) for c in clips["clip_id"]]
     sources = [list(by_clip.get_group(c)["source"]) for c in clips["clip_id"]]
-    return ClipSet(clips, texts, sources, streams)
+    claims = [
+        [
+            frozenset(json.loads(t) if isinstance(t, str) else t)
+            for t in by_clip.get_group(c)["tags"]
+        ]
+        for c in clips["clip_id"]
+    ]
+    tag_table = library.table("tags")
+    tags_of = (
+        tag_table.groupby("clip_id")["tag"].apply(frozenset).to_dict() if len(tag_table) else {}
+    )
+    tags = [tags_of.get(c, frozenset()) for c in clips["clip_id"]]
+    return ClipSet(clips, texts, sources, streams, claims, tags)
 
 
 @dataclass(frozen=True)

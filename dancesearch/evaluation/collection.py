@@ -33,7 +33,7 @@ class Scores:
 
     queries: Queries
     gallery: ClipSet
-    caption_sim: np.ndarray  # (Q, G) for the threshold protocol
+    caption_sim: np.ndarray  # (Q, G) the caption-matching reference's scores
     by_mode: dict[str, np.ndarray]
 
 
@@ -52,7 +52,7 @@ def evaluate_collection(
     `dancesearch query` uses."""
     s = collection_scores(library, store, split, modes, weights, fusion)
     return {
-        mode: protocols(sim, s.queries, s.gallery, s.caption_sim, seed)
+        mode: protocols(sim, s.queries, s.gallery, seed)
         for mode, sim in s.by_mode.items()
     }
 

@@ -42,13 +42,12 @@ def evaluate_model(
     norm: Normaliser,
     text_vectors: TextEncoder,
     q: Queries,
-    caption_sim: np.ndarray,
     seed: int = 0,
 ) -> Figures:
     """Every protocol and breakdown of a model on the clips of `data` (the full gallery)."""
     gallery = embed_gallery(model, data, norm)
     sim = similarity(model, torch.from_numpy(text_vectors(q.texts)), gallery)
-    return protocols(sim, q, data, caption_sim, seed)
+    return protocols(sim, q, data, seed)
 
 
 def evaluate_clips(
@@ -71,8 +70,8 @@ def evaluate_clips(
     q = queries_of(gallery, minilm)
     caption_sim = caption_sets(gallery, q)
     encode = texts or torch_texts(model, text_cache)
-    figures = evaluate_model(model, gallery, norm, encode, q, caption_sim, seed)
-    reference = protocols(caption_sim, q, gallery, caption_sim, seed)
+    figures = evaluate_model(model, gallery, norm, encode, q, seed)
+    reference = protocols(caption_sim, q, gallery, seed)
     return Report(figures, reference, split, len(gallery))
 
 

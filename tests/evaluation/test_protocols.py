@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 
 from dancesearch.dataset import ClipSet
-from dancesearch.evaluation.protocols import caption_matching, caption_sets, protocols, queries_of
+from dancesearch.evaluation.protocols import (
+    caption_matching,
+    protocols,
+    queries_of,
+    true_of,
+)
 
 
 def gallery() -> ClipSet:
@@ -39,7 +44,7 @@ def test_a_perfect_scorer_and_the_near_duplicates_of_the_threshold_protocol():
     assert q.clip.tolist() == [0, 0, 1, 2] and q.human.tolist() == [False, True, False, True]
     own = np.eye(3)[q.clip]  # (Q, G): each query scores its own clip highest
     reference = caption_matching(q, data)
-    figures = protocols(own, q, data, caption_sets(data, q))
+    figures = protocols(own, q, data)
     assert figures["full"]["R@1"] == 100 and figures["full"]["gallery"] == 3
     assert figures["full"]["chance MnR"] == 2.0  # (G + 1) / 2
     # "a waltz" of clip a has its twin in clip b: both clips count, so chance ranks it better
@@ -58,3 +63,28 @@ def test_the_protocols_import_no_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_slow_waltz_query_is_true_of_slow_waltzes_only():
+    """Relevance comes from the tags a caption claims, not from how alike two texts read."""
+    clips = pd.DataFrame({
+        "clip_id": ["slow", "fast", "slow2"], "has_music": [True] * 3,
+        "source": ["m2d"] * 3, "genre_key": ["waltz"] * 3,
+    })  # fmt: skip
+    waltz, slow, fast = "genre.waltz", "tempo.slow", "tempo.fast"
+    data = ClipSet(
+        clips,
+        [["a slow waltz"], ["a fast waltz"], ["a gentle waltz", "a waltz"]],
+        [["template"], ["template"], ["template", "label"]],
+        {},
+        [[frozenset({waltz, slow})], [frozenset({waltz, fast})], [frozenset({waltz}), frozenset()]],
+        [frozenset({waltz, slow}), frozenset({waltz, fast}), frozenset({waltz, slow})],
+    )
+    q = queries_of(data, minilm)
+    relevant = true_of(q, data)
+    assert relevant.tolist() == [
+        [True, False, True],  # "a slow waltz": the other slow waltz too, never the fast one
+        [False, True, False],
+        [True, True, True],  # "a gentle waltz" claims only the genre
+        [False, False, True],  # a label claims no tag: its own clip (and exact twins) only
+    ]

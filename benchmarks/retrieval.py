@@ -92,6 +92,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "test_clips": report.clips,
         "model": report.model,
         "caption_matching": report.caption_matching,
+        "rule_tags": report.rule_tags,
     }
 
 

@@ -106,3 +106,16 @@ def selection_score(full: dict[str, float]) -> float:
     promotion alike: rsum, R@1 + R@5 + R@10 (%), with MnR breaking ties (0.001 per rank).
     full: the figures of summary(), as the full protocol gives them."""
     return full["R@1"] + full["R@5"] + full["R@10"] - 1e-3 * full["MnR"]
+
+
+def ranks_averaged(sim: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """(Q,) float ranks with ties averaged, as TMR and most motion-retrieval papers count them:
+    1 + the wrong items scoring above the best correct one + half of those tied with it.
+    Shapes as `ranks`."""
+    sim, correct = np.asarray(sim, dtype=np.float64), np.asarray(correct, dtype=bool)
+    if sim.shape != correct.shape or sim.ndim != 2 or not correct.any(axis=1).all():
+        raise ValueError("sim and correct must be the same (Q, G), a correct item in every row")
+    best = np.where(correct, sim, -np.inf).max(axis=1)[:, None]
+    above = (~correct & (sim > best)).sum(axis=1)
+    tied = (~correct & (sim == best)).sum(axis=1)
+    return 1.0 + above + 0.5 * tied

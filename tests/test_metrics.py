@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dancesearch.metrics import chance, graded, ranks, selection_score, summary
+from dancesearch.metrics import chance, graded, ranks, ranks_averaged, selection_score, summary
 
 
 def naive_rank(scores: np.ndarray, correct: np.ndarray) -> int:
@@ -105,3 +105,11 @@ def test_selection_score_is_rsum_with_mnr_breaking_ties() -> None:
     assert selection_score(s) == pytest.approx(150 - 0.005)
     worse_mnr = summary(np.array([1, 2, 6, 19]))  # the same recalls, MnR 7
     assert selection_score(worse_mnr) < selection_score(s)
+
+
+def test_averaged_ties_split_the_difference() -> None:
+    sim = np.array([[0.5, 0.5, 0.5, 0.1], [0.9, 0.5, 0.5, 0.5]])
+    correct = np.array([[True, False, False, False], [False, True, False, False]])
+    # query 0 ties with two wrong items: rank 1 + 0 + 2 / 2; query 1: one above, two tied
+    assert ranks_averaged(sim, correct).tolist() == [2.0, 2.5 + 0.5]
+    assert ranks(sim, correct).tolist() == [3, 4]  # the pessimistic count for contrast

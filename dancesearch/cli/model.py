@@ -92,4 +92,6 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
             click.echo(json.dumps(asdict(report), indent=2))
         else:
             reference = {"caption matching": report.caption_matching}
+            if report.rule_tags:
+                reference["rule tags"] = report.rule_tags
             click.echo(markdown({checkpoint.name: report.model}, report.split, reference))

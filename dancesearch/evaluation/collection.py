@@ -51,10 +51,7 @@ def evaluate_collection(
     hybrid's (dense, text) weights and fusion ("sum", "rrf" or "dbsf"), by default those
     `dancesearch query` uses."""
     s = collection_scores(library, store, split, modes, weights, fusion)
-    return {
-        mode: protocols(sim, s.queries, s.gallery, seed)
-        for mode, sim in s.by_mode.items()
-    }
+    return {mode: protocols(sim, s.queries, s.gallery, seed) for mode, sim in s.by_mode.items()}
 
 
 def collection_scores(

@@ -5,7 +5,7 @@ with the text encoder `dancesearch query` uses (its ONNX export, when it has one
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from dancesearch.encoders.inference import (
 from dancesearch.encoders.model import DanceTextModel
 from dancesearch.encoders.text import minilm_cache
 from dancesearch.evaluation.protocols import Figures, Queries, caption_sets, protocols, queries_of
+from dancesearch.evaluation.references import rule_tags
 from dancesearch.storage.library import Library
 
 
@@ -34,6 +35,7 @@ class Report:
     caption_matching: Figures
     split: str
     clips: int
+    rule_tags: Figures = field(default_factory=dict)  # the rule-tag reference (no model)
 
 
 def evaluate_model(
@@ -72,7 +74,8 @@ def evaluate_clips(
     encode = texts or torch_texts(model, text_cache)
     figures = evaluate_model(model, gallery, norm, encode, q, seed)
     reference = protocols(caption_sim, q, gallery, seed)
-    return Report(figures, reference, split, len(gallery))
+    rule = rule_tags(q, gallery, seed) if gallery.tags else {}
+    return Report(figures, reference, split, len(gallery), rule)
 
 
 def evaluate_checkpoint(library: Library, path: str | Path, split: str = "test") -> Report:

@@ -14,6 +14,8 @@ import pandas as pd
 from dancesearch.dataset import ClipSet
 from dancesearch.evaluation.protocols import (
     caption_matching,
+    duplicate_ceiling,
+    one_caption_per_clip,
     protocols,
     queries_of,
     true_of,
@@ -88,3 +90,23 @@ def test_a_slow_waltz_query_is_true_of_slow_waltzes_only():
         [True, True, True],  # "a gentle waltz" claims only the genre
         [False, False, True],  # a label claims no tag: its own clip (and exact twins) only
     ]
+
+
+def test_one_caption_per_clip_and_the_duplicate_ceiling():
+    data = gallery()
+    q = queries_of(data, minilm)
+    # clip a: its template "a waltz" (not the human "slow turns"); b: "a waltz"; c: its only one
+    assert one_caption_per_clip(q).tolist() == [0, 2, 3]
+    # "a waltz" sits on two clips (1/2 each), the other two captions on one
+    assert duplicate_ceiling(q, data) == 100 * np.mean([0.5, 1, 0.5, 1])
+    figures = protocols(np.zeros((4, 3)), q, data)  # a constant scorer, ties averaged: rank 2
+    assert figures["one caption per clip"]["MnR"] == 2.0
+
+
+def test_the_rule_tag_reference_ranks_by_the_tags_a_query_names():
+    from dancesearch.evaluation.references import rule_tag_scores
+
+    tags = [frozenset({"genre.waltz", "tempo.slow"}), frozenset({"genre.waltz"}), frozenset()]
+    scores = rule_tag_scores(["a slow waltz", "a waltz", "someone walks"], tags)
+    assert scores[0, 0] > scores[0, 1] > scores[0, 2] == 0  # slow is the rarer, extra tag
+    assert scores[1, 0] == scores[1, 1] > 0 and not scores[2].any()

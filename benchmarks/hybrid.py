@@ -43,6 +43,7 @@ VARIANTS = {  # name -> (mode, weights, fusion)
     "sum 1:0.01": ("hybrid", (1.0, 0.01), "sum"),
     "sum 1:0.02": ("hybrid", (1.0, 0.02), "sum"),
     "sum 1:0.05": ("hybrid", (1.0, 0.05), "sum"),
+    "sum 1:0.1": ("hybrid", (1.0, 0.1), "sum"),
 }
 COLUMNS = ("R@1", "R@5", "R@10", "MedR", "MnR")
 

@@ -91,6 +91,20 @@ PRESETS["default+filtered"] = replace(
 LABELS_TRAIN = replace(PAPER.train, label_share=0.5, multi_positive=True)
 DEFAULT_MODEL = replace(V2_MODEL, name="default", input_pool=4)
 PRESETS["default"] = replace(PAPER, model=DEFAULT_MODEL, train=LABELS_TRAIN)
+# each change of the default taken back alone (labels_selection.md measures them)
+PRESETS["default-single-positive"] = replace(
+    PRESETS["default"],
+    model=replace(DEFAULT_MODEL, name="default-single-positive"),
+    train=replace(LABELS_TRAIN, multi_positive=False),
+)
+PRESETS["default-no-label-share"] = replace(
+    PRESETS["default"],
+    model=replace(DEFAULT_MODEL, name="default-no-label-share"),
+    train=replace(LABELS_TRAIN, label_share=0.0),
+)
+PRESETS["default-15fps"] = replace(
+    PRESETS["default"], model=replace(DEFAULT_MODEL, name="default-15fps", input_pool=2)
+)
 # the linear probe trained the same way: the reference the default's towers must beat
 PRESETS["linear-probe+labels"] = replace(
     PRESETS["linear-probe"],

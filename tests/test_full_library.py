@@ -22,6 +22,7 @@ README_GENRES = {"waltz": 26.81, "rumba": 11.68, "cha-cha": 6.02, "tango": 1.67,
 RARE_OR_COMMON = {
     "space.backward": "only Bandai's walk-back takes travel backwards; one is under 2 s",
     "genre.tango": "DANCE_T_5 is the only complete tango in m2d",
+    "genre.salsa": "CMU's salsa couples are 2.5 of the 122 minutes: 15 of 982 clips",
 }
 
 

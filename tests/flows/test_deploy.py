@@ -74,9 +74,16 @@ def trigger(env: dict[str, str], deployment: str, **parameters: Any) -> dict[str
     raise AssertionError(f"{deployment} did not finish within {RUN_TIMEOUT_S} s: {run['state']}")
 
 
-def logs(env: dict[str, str], run: dict[str, Any]) -> str:
+def logs(env: dict[str, str], run: dict[str, Any], expect: str = "", wait_s: float = 30) -> str:
+    """The run's log lines. With `expect`, wait up to wait_s for a line holding it: the run's
+    process ships its logs to the server in batches, which may land after its final state."""
     body = {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "sort": "TIMESTAMP_ASC"}
-    return "\n".join(line["message"] for line in api(env, "/logs/filter", body))
+    deadline = time.monotonic() + wait_s
+    while True:
+        text = "\n".join(line["message"] for line in api(env, "/logs/filter", body))
+        if expect in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
 
 
 def query(library: Path, *args: str) -> Any:
@@ -165,5 +172,5 @@ def test_a_dropped_dance_becomes_searchable_and_the_evaluation_is_published(
     incoming.rename(incoming.with_name("moved"))
     failed = trigger(prefect_env, f"refresh/{name}")
     assert failed["state"]["type"] == "FAILED"
-    assert "does not exist" in logs(prefect_env, failed)
+    assert "does not exist" in logs(prefect_env, failed, expect="does not exist")
     assert query(library, "a dance", "--genre", "rumba")[0] == 0

@@ -255,15 +255,18 @@ def run_protocol(
             for cond, pl in (("unlabelled", unlabelled), ("labelled", labelled)):
                 for mode, sim in store_matrices(texts, vectors, pl, dense).items():
                     scores[f"{mode} ({cond})"] = sim
-                bm25 = np.where(np.isfinite(scores[f"text ({cond})"]), scores[f"text ({cond})"], 0)
-                for w in FUSION_SWEEP:  # cosine + w x BM25, as the "sum" fusion scores it
-                    scores[f"sum {w:g} ({cond})"] = scores[name] + w * bm25
+                if split_name == "val":  # the hybrid weight is chosen on val alone
+                    text = scores[f"text ({cond})"]
+                    bm25 = np.where(np.isfinite(text), text, 0)
+                    for w in FUSION_SWEEP:  # cosine + w x BM25, as the "sum" fusion scores it
+                        scores[f"sum {w:g} ({cond})"] = scores[name] + w * bm25
     figures = {name: graded(sim, rel, seed=seed) for name, sim in scores.items()}
     figures["chance"] = graded(np.zeros_like(rel, dtype=float), rel, draws=200, seed=seed)
     return {
         "protocol": protocol, "seed": seed, "split": split_name, "gallery": len(ids),
         "cells": len(cells), "queries": [q.__dict__ for q in queries], "seconds": seconds,
-        "figures": {n: {k: v.tolist() for k, v in f.items()} for n, f in figures.items()},
+        "figures": {n: {k: np.round(v, 2).tolist() for k, v in f.items()}
+                    for n, f in figures.items()},
     }  # fmt: skip
 
 

@@ -76,6 +76,7 @@ def train(
     offsets = np.cumsum([0] + [len(c) for c in train_set.captions])
     is_label = np.array([s == "label" for src in train_set.caption_sources for s in src])
     caption_ids = np.unique(np.array(flat, dtype=object), return_inverse=True)[1]  # same text
+    held = [set(caption_ids[offsets[i] : offsets[i + 1]].tolist()) for i in range(len(train_set))]
     unit = torch.nn.functional.normalize(vec, dim=-1)
     # every caption of a val clip is a query, its own clip the one correct item (the full
     # protocol of dancesearch.evaluation, which training does not import)
@@ -125,8 +126,7 @@ def train(
             ignore = None if ignore is None else ignore.to(device)
         positives = None
         if tc.multi_positive:  # (N texts, B dances): the dance carries the text's exact caption
-            held = [set(caption_ids[offsets[i] : offsets[i + 1]].tolist()) for i in idx]
-            positives = torch.tensor([[caption_ids[p] in h for h in held] for p in pick])
+            positives = torch.tensor([[caption_ids[p] in held[i] for i in idx] for p in pick])
             positives = positives.to(device)
         loss = contrastive_loss(logits, config.loss.kind, ignore, owner_t, positives)
         optim.zero_grad(set_to_none=True)

@@ -25,11 +25,11 @@ from dancesearch.dataset import load_clipset
 from dancesearch.encoders.inference import query_texts
 from dancesearch.evaluation.collection import Scores, collection_scores, evaluate_collection
 from dancesearch.metrics import ranks
-from dancesearch.search.embed import resolve_checkpoint
-from dancesearch.search.query import confidence
+from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS, confidence
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import SearchFilter
-from dancesearch.storage.store import Store, open_store
+from dancesearch.storage.open import open_store
+from dancesearch.storage.store import Store
 
 RESULTS = Path(__file__).parent / "results"
 VARIANTS = {  # name -> (mode, weights, fusion)
@@ -70,7 +70,7 @@ def label_figures(
     name = store.current() or ""
     info = store.info(name)
     assert info is not None
-    folder = resolve_checkpoint(library, info.checkpoint)
+    folder = library.resolve_checkpoint(info.checkpoint)
     ckpt = ckpt_io.load(folder)
     texts, relevant = label_queries(library, split)
     vectors = query_texts(ckpt, folder)(texts)  # as the caption queries: as `query` encodes
@@ -108,7 +108,9 @@ def main() -> None:
     start = time.perf_counter()
     with open_store(None, library) as store:
         for name, (mode, weights, fusion) in VARIANTS.items():
-            figures = evaluate_collection(library, store, args.split, (mode,), weights, 0, fusion)
+            figures = evaluate_collection(
+                library, store, args.split, (mode,), weights=weights, fusion=fusion
+            )
             blocks = figures[mode]
             out[name] = {
                 "templates": blocks["queries: templates"],
@@ -117,7 +119,14 @@ def main() -> None:
                 "labels": label_figures(store, library, args.split, mode, weights, fusion),
             }
             print(name, {k: round(v, 1) for k, v in out[name]["templates"].items()})
-        scores = collection_scores(library, store, args.split, ("dense", "hybrid"))
+        scores = collection_scores(
+            library,
+            store,
+            args.split,
+            ("dense", "hybrid"),
+            weights=HYBRID_WEIGHTS,
+            fusion=HYBRID_FUSION,
+        )
         out["confidence"] = {m: calibration(scores, m) for m in ("dense", "hybrid")}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "hybrid.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -206,8 +215,6 @@ def report(out: dict[str, dict], split: str, seconds: float) -> str:
 def choice(out: dict[str, dict]) -> str:
     """The hybrid variant with the best label mAP among those within 1 point of dense R@1 and
     0.5 of its MnR on template captions; compared with what `dancesearch query` uses."""
-    from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
-
     dense = out["dense"]["templates"]
     fair = {
         n: f for n, f in out.items()

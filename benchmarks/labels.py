@@ -139,7 +139,7 @@ def shared_words(query: Query) -> set[str]:
     """The query's words that share a BM25 term with the label text the product indexes for
     its cell (the verbatim label and its spoken form), side words aside."""
     from dancesearch.annotate.labels import label_captions
-    from dancesearch.storage.qdrant import text_vector
+    from dancesearch.storage.bm25 import text_vector
 
     label = " ".join(
         c.text for c in label_captions({"content": query.content, "style": query.style})
@@ -201,13 +201,14 @@ def run_protocol(
     with the queries and their clusters."""
     import torch
 
+    from dancesearch.catalogue import payloads
     from dancesearch.dataset import load_clipset
     from dancesearch.encoders.inference import embed_gallery, encode_texts
     from dancesearch.encoders.registry import preset
     from dancesearch.encoders.text import minilm_cache, text_cache
     from dancesearch.evaluation.references import rule_tag_scores
     from dancesearch.metrics import graded
-    from dancesearch.storage.qdrant import human_text, payloads
+    from dancesearch.storage.schema import human_text
     from dancesearch.train import train
 
     clips = library.clips()

@@ -60,7 +60,7 @@ Search = Callable[[np.ndarray, str], object]  # (query vector (D,), query text) 
 
 
 def filters() -> dict[str, Any]:
-    from dancesearch.storage.qdrant import SearchFilter
+    from dancesearch.storage.filters import SearchFilter
 
     return {
         "none": None,
@@ -105,7 +105,7 @@ def export_text(library: Path, info: Any) -> Path:
 def real_points(library: Path) -> tuple[Any, list[Any]]:
     """The current collection's info and its points."""
     from dancesearch.storage.library import Library
-    from dancesearch.storage.store import open_store
+    from dancesearch.storage.open import open_store
 
     with open_store(None, Library(library)) as store:
         name = store.current()
@@ -143,7 +143,7 @@ def build_store(
     collection info.name, and the seconds its build took: create, upsert (with the BM25 text
     vectors) and, for Edge, the flush to disk."""
     from dancesearch.storage.library import Library
-    from dancesearch.storage.store import open_store
+    from dancesearch.storage.open import open_store
 
     folder.mkdir(parents=True)
     shutil.copy(meta, folder / "library.json")
@@ -412,7 +412,7 @@ def bench_hnsw(
 # --- encoder, Searcher, cold process --------------------------------------------------------------
 def bench_encode(folder: Path, calls: int, rounds: int) -> dict[str, Any]:
     """The text encoder alone, on one thread (the product's setting) and on two."""
-    from dancesearch.search.text import QueryEncoder
+    from dancesearch.encoders.onnx_text import QueryEncoder
 
     out = {}
     for threads in (1, 2):
@@ -665,8 +665,8 @@ def main() -> None:
             markdown(json.loads(args.out.with_suffix(".json").read_text()))
         )
         return
+    from dancesearch.encoders.onnx_text import QueryEncoder
     from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
-    from dancesearch.search.text import QueryEncoder
 
     started = time.perf_counter()
     report: dict[str, Any] = {

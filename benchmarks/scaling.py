@@ -263,12 +263,13 @@ def bench_embed(root: Path, tmp: Path, repeats: int) -> dict[str, Any]:
     import torch
 
     from benchmarks.query import build_store
+    from dancesearch.catalogue import payloads
     from dancesearch.dataset import load_clipset
     from dancesearch.encoders.inference import embed_gallery, load_for
-    from dancesearch.search.embed import embed_library
+    from dancesearch.indexing.embed import embed_library
     from dancesearch.storage.library import Library
-    from dancesearch.storage.qdrant import payloads
-    from dancesearch.storage.store import Point, open_store
+    from dancesearch.storage.open import open_store
+    from dancesearch.storage.store import Point
 
     lib = Library(root)
     with open_store(None, lib) as store:
@@ -337,7 +338,7 @@ def point_shape(root: Path) -> dict[str, Any]:
     """What one point holds: dense dims, payload JSON bytes, BM25 terms; and the real shard's
     bytes by component."""
     from benchmarks.query import real_points
-    from dancesearch.storage.qdrant import text_vector
+    from dancesearch.storage.bm25 import text_vector
 
     info, real = real_points(root)
     payload = np.array([len(json.dumps(p.payload)) for p in real])
@@ -432,9 +433,9 @@ def bench_sizes(root: Path, tmp: Path, args: Any) -> dict[str, Any]:
         real_points,
         run_rounds,
     )  # fmt: skip
+    from dancesearch.encoders.onnx_text import QueryEncoder
     from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
-    from dancesearch.search.text import QueryEncoder
-    from dancesearch.storage.qdrant import text_vector
+    from dancesearch.storage.bm25 import text_vector
 
     info, real = real_points(root)
     vectors = QueryEncoder.load(export_text(root, info)).encode(list(TEXTS))  # (Q, D)

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from dancesearch.dataset import Normaliser
-from dancesearch.encoders import RunConfig, build_model
-from dancesearch.encoders.model import DanceTextModel
+from dancesearch.encoders.config import RunConfig
+from dancesearch.encoders.model import DanceTextModel, build_model
 from dancesearch.encoders.text import backbone_id
 from dancesearch.errors import ConfigError
 

@@ -24,3 +24,20 @@ class ConfigError(DancesearchError):
 
 class LibraryError(DancesearchError):
     """The clip library on disk is missing, locked or inconsistent."""
+
+
+class HeldElsewhere(LibraryError):
+    """Another process holds what this one needs for now: worth waiting for or retrying."""
+
+
+class LibraryLocked(HeldElsewhere):
+    """Another process is writing to the library (its .lock)."""
+
+
+class CollectionHeld(HeldElsewhere):
+    """Another process has the library's embedded (Qdrant Edge) collection open."""
+
+
+class ServerUnreachable(LibraryError):
+    """A server this process hands work to (the page's server, a Qdrant server) does not
+    answer: a passing condition, worth retrying."""

@@ -15,9 +15,10 @@ from tqdm import tqdm
 
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Crop, Normaliser, load_clipset, make_batch, sampling_weights
-from dancesearch.encoders import RunConfig, build_model
+from dancesearch.encoders.config import RunConfig
 from dancesearch.encoders.export import export_text
 from dancesearch.encoders.inference import embed_gallery, similarity
+from dancesearch.encoders.model import build_model
 from dancesearch.encoders.text import text_cache
 from dancesearch.errors import LibraryError
 from dancesearch.ingest import recorded_feature_key

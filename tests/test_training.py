@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.cli import main
 from dancesearch.dataset import Normaliser, load_clipset, make_batch
-from dancesearch.encoders import build_model
+from dancesearch.encoders.model import build_model
 from dancesearch.encoders.registry import PRESETS
 from dancesearch.encoders.text import TextBackbone
 from dancesearch.features.motion import motion_features

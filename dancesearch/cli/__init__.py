@@ -242,7 +242,8 @@ def stats(library: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show(clip_id: str, library: Path, as_json: bool) -> None:
     """Everything about one clip: tags with evidence, captions, provenance, split."""
-    from dancesearch.cli.show import clip_details, format_details
+    from dancesearch.catalogue import clip_details
+    from dancesearch.cli.show import format_details
     from dancesearch.storage.library import Library
 
     details = clip_details(Library(library), clip_id)

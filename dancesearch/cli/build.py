@@ -75,7 +75,7 @@ def register(
 
 def show_examples(library: Path, qdrant: str | None) -> None:
     from dancesearch.search.query import Searcher
-    from dancesearch.storage.qdrant import SearchFilter
+    from dancesearch.storage.filters import SearchFilter
 
     with Searcher.open(library, qdrant) as searcher:
         genres = searcher.info.facets.get("genre", [])

@@ -46,7 +46,7 @@ def group(library_option: Callable[[Any], Any]) -> click.Group:
         from dancesearch.storage.library import Library
         from dancesearch.storage.migrate import check_url
         from dancesearch.storage.migrate import migrate as migrate_collection
-        from dancesearch.storage.store import open_store
+        from dancesearch.storage.open import open_store
 
         url = check_url(url)  # before opening anything
         lib = Library(library)

@@ -55,7 +55,7 @@ def make_filter(
     has_music: bool | None,
 ) -> Any:
     from dancesearch.search.query import parse_bpm
-    from dancesearch.storage.qdrant import SearchFilter
+    from dancesearch.storage.filters import SearchFilter
 
     low, high = parse_bpm(bpm) if bpm is not None else (None, None)
     return SearchFilter(genres, performers, sources, low, high, tags, has_music)
@@ -114,7 +114,7 @@ def register(
         """Find dances matching TEXT, e.g. `dancesearch query "a slow waltz with wide turns"
         --genre waltz`."""
         from dancesearch.search.refine import State
-        from dancesearch.search.remote import open_searcher
+        from dancesearch.serving.remote import open_searcher
 
         if text is None and not interactive:
             raise ConfigError('give the query text: dancesearch query "a slow waltz"')
@@ -139,7 +139,7 @@ def register(
         as_json: bool,
     ) -> None:  # fmt: skip
         """Find dances like the dance CLIP_ID (nearest dance vectors, itself left out)."""
-        from dancesearch.search.remote import open_searcher
+        from dancesearch.serving.remote import open_searcher
 
         where = make_filter(genres, performers, sources, tags, bpm, has_music)
         with open_searcher(library, qdrant) as searcher:

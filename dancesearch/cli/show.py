@@ -1,57 +1,11 @@
-"""`library show`: one clip's labels, tags with evidence, captions, units, split, credit."""
+"""`library show`: one clip's labels, tags with evidence, captions, units, split, credit, as
+text (the details themselves are read by dancesearch.catalogue.clip_details)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-
-from dancesearch.annotate.pipeline import annotations_current
-from dancesearch.storage import schema
-from dancesearch.storage.library import Library
-
-
-def _rows(
-    frame: pd.DataFrame, clip_id: str, parse: Callable[[Any], schema.Row] = schema.parse_row
-) -> list[dict[str, Any]]:
-    if frame.empty:
-        return []
-    return schema.records(frame[frame["clip_id"] == clip_id].drop(columns="clip_id"), parse)
-
-
-def clip_details(library: Library, clip_id: str) -> dict[str, Any]:
-    """A plain dict of everything the library knows about a clip."""
-    clip = schema.clip_record(library.clip(clip_id))
-    seqs = library.table("sequences")
-    seq = schema.sequence_record(seqs[seqs["seq_id"] == clip["seq_id"]].iloc[0])
-    splits = library.table("splits")
-    split = list(splits.loc[splits["seq_id"] == clip["seq_id"], "split"]) if len(splits) else []
-    meta = library.read_json("annotation")
-    return {
-        "clip_id": clip_id,
-        "sequence": clip["seq_id"],
-        "source": clip["source"],
-        "genre": clip["genre"],
-        "performer": clip["performer"],
-        "labels": clip["labels"],
-        "start_s": clip["start_s"],
-        "duration_s": clip["duration_s"],
-        "music": clip["music_path"] if clip["has_music"] else None,
-        "music_start_s": clip["music_start_s"] if clip["has_music"] else None,
-        "bpm": clip["bpm"] if clip["has_music"] else None,
-        "split": split[0] if split else None,
-        "annotated": bool(meta),
-        "annotations_current": annotations_current(library) if meta else False,
-        "taxonomy_version": meta.get("taxonomy_version"),
-        "tags": _rows(library.table("tags"), clip_id, schema.tag_record),
-        "captions": _rows(library.table("captions"), clip_id, schema.caption_record),
-        "choreography": _rows(library.table("choreography"), clip_id),
-        "path": seq["path"],
-        "joint_quality": seq["joint_quality"],
-        "licence": clip["licence"],
-        "credit": clip["credit"],
-    }
 
 
 def format_details(d: dict[str, Any]) -> str:

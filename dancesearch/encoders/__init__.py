@@ -1,18 +1,8 @@
 """The two towers: a text encoder and a music + motion dance encoder sharing one embedding space.
 
-`build_model(config)` turns a ModelConfig (see registry) into a model with `encode_text` and
-`encode_dance`; encoders never read the library or talk to Prefect.
+`model.build_model(config)` turns a ModelConfig (config.py, presets in registry.py) into a model
+with `encode_text` and `encode_dance`; inference.py embeds with a trained checkpoint, and
+onnx_text.py encodes query text from the checkpoint's ONNX export without torch. Encoders
+never read the library or talk to Prefect. This package imports nothing itself, so that the
+torch-free reader can be imported alone.
 """
-
-from dancesearch.encoders.config import LossConfig, ModelConfig, RunConfig, TextConfig, TrainConfig
-from dancesearch.encoders.model import DanceTextModel, build_model
-
-__all__ = [
-    "DanceTextModel",
-    "LossConfig",
-    "ModelConfig",
-    "RunConfig",
-    "TextConfig",
-    "TrainConfig",
-    "build_model",
-]

@@ -1,6 +1,6 @@
 """The text side of a checkpoint as ONNX, so queries are encoded without torch: a folder `text/`
 beside checkpoint.pt holding model.onnx (+ its weights, model.onnx.data), tokenizer.json and
-text.json. dancesearch.search.text reads it back."""
+text.json. dancesearch.encoders.onnx_text reads it back."""
 
 from __future__ import annotations
 
@@ -16,19 +16,17 @@ from torch import nn
 
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.encoders.model import DanceTextModel
+from dancesearch.encoders.onnx_text import FOLDER, FORMAT, WEIGHTS
 from dancesearch.encoders.text import backbone_id
 from dancesearch.errors import ConfigError
 
-FOLDER = "text"
-# bump when the layout of the folder or of text.json changes; a stale export is then rebuilt
-FORMAT = 1
 INPUTS = ["input_ids", "attention_mask"]
 # not "embedding": the exporter names a node after BERT's `embeddings` and would clash
 OUTPUT = "text_embedding"
 OPSET = 17
-# the weights beside the graph, not inside it: onnxruntime then maps them instead of parsing
-# 90 MB of protobuf, which halves the session's start (0.3 -> 0.1 s)
-WEIGHTS = "model.onnx.data"
+# the weights beside the graph (WEIGHTS), not inside it: onnxruntime then maps them instead of
+# parsing 90 MB of protobuf, which halves the session's start (0.3 -> 0.1 s); a stale export
+# (another FORMAT) is rebuilt
 FILES = ("model.onnx", WEIGHTS, "tokenizer.json", "text.json")
 # padded so the traced graph takes the attention-mask path, not a no-padding shortcut
 SAMPLE = ["a slow waltz with wide turns and a spin", "hip hop"]

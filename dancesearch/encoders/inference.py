@@ -98,7 +98,7 @@ def query_texts(ckpt: ckpt_io.Checkpoint, folder: str | Path | None = None) -> T
         cache = None if ckpt.config.model.text.finetune else text_cache(ckpt.config)
         return torch_texts(ckpt.model(), cache)
     # torch-free and importing nothing above dancesearch.errors: the reader `query` uses
-    from dancesearch.search.text import QueryEncoder
+    from dancesearch.encoders.onnx_text import QueryEncoder
 
     encoder = QueryEncoder.load(export, threads=torch.get_num_threads())
     if encoder.fingerprint != ckpt.fingerprint:

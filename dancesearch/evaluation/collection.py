@@ -18,10 +18,8 @@ from dancesearch.encoders.inference import query_texts
 from dancesearch.encoders.text import minilm_cache
 from dancesearch.errors import ConfigError, LibraryError
 from dancesearch.evaluation.protocols import Figures, Queries, caption_sets, protocols, queries_of
-from dancesearch.search.embed import resolve_checkpoint
-from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import SearchFilter
 from dancesearch.storage.store import Hit, Store
 
 MODES = ("dense", "text", "hybrid")
@@ -42,15 +40,17 @@ def evaluate_collection(
     store: Store,
     split: str = "test",
     modes: tuple[str, ...] = MODES,
-    weights: tuple[float, float] | None = HYBRID_WEIGHTS,
+    *,
+    weights: tuple[float, float] | None,
+    fusion: str,
     seed: int = 0,
-    fusion: str = HYBRID_FUSION,
 ) -> dict[str, Figures]:
     """mode -> the protocols' figures (as evaluation.protocols.protocols gives them) of ranking
     the `split` clips of the current collection by every caption of theirs. weights: the
-    hybrid's (dense, text) weights and fusion ("sum", "rrf" or "dbsf"), by default those
-    `dancesearch query` uses."""
-    s = collection_scores(library, store, split, modes, weights, fusion)
+    hybrid's (dense, text) weights and fusion ("sum", "rrf" or "dbsf"); the caller gives those
+    `dancesearch query` uses (search.query.HYBRID_WEIGHTS, HYBRID_FUSION), as search sits above
+    evaluation."""
+    s = collection_scores(library, store, split, modes, weights=weights, fusion=fusion)
     return {mode: protocols(sim, s.queries, s.gallery, seed) for mode, sim in s.by_mode.items()}
 
 
@@ -59,8 +59,9 @@ def collection_scores(
     store: Store,
     split: str = "test",
     modes: tuple[str, ...] = MODES,
-    weights: tuple[float, float] | None = HYBRID_WEIGHTS,
-    fusion: str = HYBRID_FUSION,
+    *,
+    weights: tuple[float, float] | None,
+    fusion: str,
 ) -> Scores:
     """Query the current collection, filtered to `split`, with every caption of its clips."""
     name = store.current()
@@ -68,7 +69,7 @@ def collection_scores(
     if info is None:
         raise LibraryError(f"{store.where}: no collection to evaluate; run `dancesearch embed`")
     store.require(info.fingerprint)
-    folder = resolve_checkpoint(library, info.checkpoint)
+    folder = library.resolve_checkpoint(info.checkpoint)
     ckpt = ckpt_io.load(folder)
     if ckpt.fingerprint != info.fingerprint:
         raise ConfigError(f"{info.checkpoint}: not the checkpoint collection {info.name} holds")

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from dancesearch.dataset import ClipSet
 
 BATCH = 32
-HUMAN_SOURCES = ("human", "label")  # captions people wrote, versus generated templates
+PEOPLE_SOURCES = ("human", "label")  # captions people wrote, versus generated templates
 
 # block ("full", "threshold", "batch32", "source: aistpp", ...) -> figure ("R@1", ...) -> value
 Figures = dict[str, dict[str, float]]
@@ -58,7 +58,7 @@ def queries_of(data: ClipSet, minilm: Callable[[list[str]], np.ndarray]) -> Quer
     for i, (caps, sources) in enumerate(zip(data.captions, data.caption_sources, strict=True)):
         texts += caps
         clip += [i] * len(caps)
-        human += [s in HUMAN_SOURCES for s in sources]
+        human += [s in PEOPLE_SOURCES for s in sources]
     claims = [c for per_clip in data.caption_claims for c in per_clip]
     v = minilm(texts)
     v = v / np.linalg.norm(v, axis=1, keepdims=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow
 
-from dancesearch.encoders import RunConfig
+from dancesearch.encoders.config import RunConfig
 from dancesearch.flows.annotate import annotate
 from dancesearch.flows.embed import embed
 from dancesearch.flows.ingest import ingest

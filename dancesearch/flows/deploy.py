@@ -8,7 +8,7 @@
   was trained, and promotes the new checkpoint (re-embedding, then switching queries to it)
   only when it is not worse on validation.
 
-Collection writes go through dancesearch.search.jobs: on the embedded default they are handed
+Collection writes go through dancesearch.serving.jobs: on the embedded default they are handed
 to the process serving the page when one holds the collection. Every step is idempotent, so a
 killed run is finished by the next one.
 """
@@ -27,7 +27,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
-from dancesearch.errors import DancesearchError, LibraryError
+from dancesearch.errors import DancesearchError, HeldElsewhere, LibraryError, ServerUnreachable
 from dancesearch.flows.schedule import EVALUATE_CRON, RETRAIN_CRON, SETTLE_S
 from dancesearch.storage.library import Library
 
@@ -42,8 +42,10 @@ def _transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
     for a moment), not a user mistake."""
     try:
         state.result()
-    except DancesearchError as e:
-        return "does not answer" in str(e) or "another process" in str(e)
+    except (HeldElsewhere, ServerUnreachable):
+        return True
+    except DancesearchError:
+        return False
     except Exception:  # a crash: worth one more try
         return True
     return False
@@ -52,7 +54,7 @@ def _transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
 @task(name="collection-job", retries=2, retry_delay_seconds=10, retry_condition_fn=_transient,
       cache_policy=NO_CACHE, task_run_name="{job}")  # fmt: skip
 def collection_job(library: str, qdrant: str | None, job: str, params: dict[str, Any]) -> dict:
-    from dancesearch.search.jobs import run_job
+    from dancesearch.serving.jobs import run_job
 
     return run_job(library, qdrant, job, **params)
 
@@ -168,14 +170,13 @@ def retrain(
     from dancesearch.flows.build import TRAINED, trained_on, training_key
     from dancesearch.flows.train import train
     from dancesearch.promote import SPLIT, decide
-    from dancesearch.search.embed import resolve_checkpoint
 
     log = get_run_logger()
     lib = Library(library)
     config = load_config(config_path)
     key = training_key(lib, config)
     info = collection_job(library, qdrant, "info", {})["collection"]
-    current = resolve_checkpoint(lib, info["checkpoint"]) if info else None
+    current = lib.resolve_checkpoint(info["checkpoint"]) if info else None
     if current is not None and key in (trained_on(current), _last_rejected(lib)):
         log.info("the library is as the current (or the last rejected) model saw it: nothing to do")
         return {"trained": False, "promoted": False, "checkpoint": str(current)}

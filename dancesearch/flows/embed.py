@@ -1,5 +1,5 @@
 """The `embed` flow: one task, so a scheduled run retries and logs it; the work is in
-dancesearch.search.embed, run through dancesearch.search.jobs (so while `dancesearch serve`
+dancesearch.indexing.embed, run through dancesearch.serving.jobs (so while `dancesearch serve`
 holds the embedded collection, the server embeds). The task runs on threads or a Dask cluster
 (dancesearch.flows.runner). The `evaluate-search` flow is in dancesearch.flows.deploy."""
 
@@ -13,7 +13,7 @@ from dancesearch.flows.runner import on_runner
 
 @task(name="embed", cache_policy=NO_CACHE)
 def embed_task(library: str, checkpoint: str, qdrant: str | None, progress: bool) -> dict:
-    from dancesearch.search.jobs import run_job
+    from dancesearch.serving.jobs import run_job
 
     return run_job(library, qdrant, "embed", checkpoint=checkpoint, progress=progress)
 

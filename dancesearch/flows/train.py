@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from dancesearch.encoders import RunConfig
+from dancesearch.encoders.config import RunConfig
 from dancesearch.evaluation.offline import Report
 from dancesearch.storage.library import Library
 

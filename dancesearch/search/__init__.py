@@ -1,2 +1,2 @@
-"""Search: the fast text encoder of a checkpoint (ONNX, no torch), embedding a library into its
-Qdrant collection, and queries -- dense, BM25 text or hybrid, filtered, refined, explained."""
+"""Search: queries -- dense, BM25 text or hybrid, filtered, refined, explained -- over a
+library's current Qdrant collection."""

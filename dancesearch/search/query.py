@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dancesearch.errors import ConfigError
-from dancesearch.storage.qdrant import CollectionInfo, Payload, SearchFilter, text_vector
+from dancesearch.storage.bm25 import text_vector
+from dancesearch.storage.filters import SearchFilter
+from dancesearch.storage.qdrant import CollectionInfo, Payload
 
 if TYPE_CHECKING:
-    from dancesearch.search.text import QueryEncoder
+    from dancesearch.encoders.onnx_text import QueryEncoder
     from dancesearch.storage.library import Library
     from dancesearch.storage.store import Hit, Store
 
@@ -116,7 +118,7 @@ class Searcher:
         """The library's store and current collection, and the text encoder of the checkpoint
         that collection was embedded with (loaded on the first text query)."""
         from dancesearch.storage.library import Library
-        from dancesearch.storage.store import open_store
+        from dancesearch.storage.open import open_store
 
         lib = Library(library)
         store = open_store(qdrant, lib)
@@ -153,10 +155,9 @@ class Searcher:
     @property
     def encoder(self) -> QueryEncoder:
         if self._encoder is None:
-            from dancesearch.search.embed import resolve_checkpoint
-            from dancesearch.search.text import QueryEncoder
+            from dancesearch.encoders.onnx_text import QueryEncoder
 
-            folder = resolve_checkpoint(self.library, self.info.checkpoint) / "text"
+            folder = self.library.resolve_checkpoint(self.info.checkpoint) / "text"
             encoder = QueryEncoder.load(folder)
             if encoder.fingerprint != self.info.fingerprint:
                 raise ConfigError(

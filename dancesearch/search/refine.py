@@ -10,7 +10,7 @@ from typing import Any
 
 from dancesearch.errors import ConfigError
 from dancesearch.search.query import MODES, Result, Results, Searcher, parse_bpm
-from dancesearch.storage.qdrant import SearchFilter
+from dancesearch.storage.filters import SearchFilter
 
 HELP = """commands (anything else is a new query text, keeping the filters):
   +genre V / -genre V      only / never this genre (also performer, source, tag)

@@ -1,1 +1,1 @@
-"""Storage: the clip library on disk and, later, the Qdrant collections."""
+"""Storage: the clip library on disk (tables, arrays, configs) and its Qdrant collections."""

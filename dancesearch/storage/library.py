@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dancesearch.errors import LibraryError
+from dancesearch.errors import LibraryError, LibraryLocked
 
 if TYPE_CHECKING:  # pandas loads in 0.5 s: only the table readers import it
     import pandas as pd
@@ -154,7 +154,7 @@ class Library:
                 except BlockingIOError:
                     holder = _holder(fh)
                     if time.monotonic() >= deadline:
-                        raise LibraryError(
+                        raise LibraryLocked(
                             f"{self.root}: another process{holder} is writing to this library; "
                             f"gave up after waiting {wait:g} s"
                         ) from None
@@ -257,3 +257,18 @@ class Library:
             self.motion_path(s).exists() and self.features_path(s, feature_key).exists()
             for s in seq_ids
         )
+
+    # checkpoints, as a collection records them
+    def checkpoint_ref(self, path: Path) -> str:
+        """A checkpoint folder as a collection records it: relative to the library when
+        inside it, else absolute."""
+        path = Path(path).resolve()
+        try:
+            return str(path.relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def resolve_checkpoint(self, ref: str) -> Path:
+        """The checkpoint folder a collection records (see checkpoint_ref), as a path."""
+        path = Path(ref)
+        return path if path.is_absolute() else self.root / path

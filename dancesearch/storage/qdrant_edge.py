@@ -4,12 +4,17 @@ Layout of <library>/qdrant/:
     <name>/          the collection's shard (Qdrant Edge's own files)
     <name>.json      what the collection records (CollectionInfo), written once it is complete
     current.json     {"collection": name}: the collection readers use, replaced atomically
-A shard is open in one process at a time; a second open fails with a LibraryError.
+    <name>.lock      flock held while this process has the shard open
+A shard is open in one process at a time; a second open fails with CollectionHeld. The lock is
+our own, taken before the engine opens the shard, so that a held shard is told apart by its
+type, not by the engine's message.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -18,7 +23,8 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from dancesearch.errors import LibraryError
+from dancesearch.errors import CollectionHeld, LibraryError
+from dancesearch.storage.filters import Condition, Match
 from dancesearch.storage.library import _atomic_write
 from dancesearch.storage.qdrant import (
     DENSE,
@@ -27,8 +33,6 @@ from dancesearch.storage.qdrant import (
     RRF_K,
     SPARSE,
     CollectionInfo,
-    Condition,
-    Match,
     Payload,
 )
 from dancesearch.storage.store import Hit, Row, Store
@@ -42,6 +46,7 @@ class EdgeStore(Store):
         super().__init__(uid, str(folder))
         self.folder = folder
         self._shards: dict[str, qe.EdgeShard] = {}
+        self._locks: dict[str, int] = {}  # name -> the fd holding <name>.lock
 
     # collections
     def info(self, name: str) -> CollectionInfo | None:
@@ -62,6 +67,8 @@ class EdgeStore(Store):
             shard.flush()
             shard.close()
         self._shards.clear()
+        for name in list(self._locks):
+            self._unlock(name)
 
     def settle(self, name: str) -> None:
         self._close(name)  # flushed and closed, then opened once: that open does the rewrite
@@ -72,9 +79,10 @@ class EdgeStore(Store):
         if path.exists():  # left by a create that was interrupted before its .json
             try:
                 self._shard(info.name)
-            except LibraryError as e:  # in use elsewhere: keep it; broken: remove it
-                if "another process" in str(e):
-                    raise
+            except CollectionHeld:  # in use elsewhere: keep it
+                raise
+            except LibraryError:  # broken: remove it
+                pass
             self._close(info.name)
             shutil.rmtree(path)
         config = qe.EdgeConfig(
@@ -104,6 +112,7 @@ class EdgeStore(Store):
         self._close(name)
         (self.folder / f"{name}.json").unlink(missing_ok=True)
         shutil.rmtree(self.folder / name, ignore_errors=True)
+        (self.folder / f"{name}.lock").unlink(missing_ok=True)
 
     # points
     def _upsert(self, name: str, rows: list[Row]) -> None:
@@ -195,20 +204,38 @@ class EdgeStore(Store):
         return self._shards[name]
 
     def _open(self, path: Path, open_: Callable[[], qe.EdgeShard]) -> qe.EdgeShard:
+        self._lock(path)
         try:
             return open_()
         except Exception as e:  # Qdrant Edge raises a bare Exception
-            if "WouldBlock" in str(e):
-                raise LibraryError(
-                    f"{path}: the Qdrant Edge collection is open in another process; close that "
-                    "one first, or share a Qdrant server (--qdrant URL)"
-                ) from None
+            self._unlock(path.name)
             raise LibraryError(f"{path}: cannot open the Qdrant Edge collection ({e})") from None
+
+    def _lock(self, path: Path) -> None:
+        """Hold <name>.lock for as long as the shard is open here; CollectionHeld when another
+        process (or another store in this one) holds it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise CollectionHeld(
+                f"{path}: the Qdrant Edge collection is open in another process; close that "
+                "one first, or share a Qdrant server (--qdrant URL)"
+            ) from None
+        self._locks[path.name] = fd
+
+    def _unlock(self, name: str) -> None:
+        fd = self._locks.pop(name, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
 
     def _close(self, name: str) -> None:
         shard = self._shards.pop(name, None)
         if shard is not None:
             shard.close()
+        self._unlock(name)
 
 
 def _filter(conditions: list[Condition], exclude: str | None = None) -> qe.Filter | None:

@@ -15,6 +15,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 from dancesearch.errors import LibraryError
+from dancesearch.storage.filters import Condition, Match
 from dancesearch.storage.qdrant import (
     DENSE,
     FLOAT_FIELDS,
@@ -22,8 +23,6 @@ from dancesearch.storage.qdrant import (
     RRF_K,
     SPARSE,
     CollectionInfo,
-    Condition,
-    Match,
     Payload,
 )
 from dancesearch.storage.store import Hit, Row, Store

@@ -2,7 +2,8 @@
 
 Builders turn records into flat rows (nested fields as JSON text, since Parquet columns stay
 flat); parsers turn a stored row back into plain Python values -- JSON decoded, missing values
-None, numpy scalars unboxed -- the form `library show` prints and a Qdrant payload carries.
+None, numpy scalars unboxed -- the form `library show` prints and a Qdrant payload carries
+(clip_payload builds the payload).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from dancesearch.storage.qdrant import Payload
 
 if TYPE_CHECKING:  # records of lower layers, for the type hints only
     from dancesearch.clips import Clip
@@ -38,6 +41,10 @@ CAPTION_COLUMNS = ("clip_id", "caption", "type", "source", "tags")
 SEQUENCE_JSON = ("labels", "descriptions", "joint_quality")
 CLIP_JSON = ("labels", "descriptions")
 CAPTION_JSON = ("tags",)
+# captions whose text the sparse (BM25) text vector indexes: a person's, the source's labels, an
+# expert's -- never the generated templates (evaluation's PEOPLE_SOURCES leaves out the expert)
+SEARCHABLE_SOURCES = ("human", "label", "expert")
+ANNOTATION_SOURCES = ("auto", "expert", "human", "label")
 
 Row = dict[str, Any]
 
@@ -195,3 +202,51 @@ def tag_record(row: Mapping[str, Any] | pd.Series) -> Row:
 def records(table: pd.DataFrame, parse: Callable[[Any], Row] = parse_row) -> list[Row]:
     """Every row of a table through one of the parsers above."""
     return [parse(row) for row in table.to_dict(orient="records")]
+
+
+# --- the Qdrant payload of a clip ---------------------------------------------------------
+def clip_payload(
+    clip: Payload, tags: list[Payload], captions: list[Payload], split: str | None
+) -> Payload:
+    """The payload of one clip: its catalogue record (schema.clip_record), tag and caption
+    records (schema.tag_record, schema.caption_record) and the split of its sequence.
+
+    has_music is "yes"/"no" (Qdrant Edge does not match a bool payload); bpm, start_s and
+    duration_s are in beats per minute and seconds; human_text feeds the sparse text vector.
+    """
+    labels = clip["labels"] or {}
+    tag_names = sorted({str(t["tag"]) for t in tags})
+    tempo = next((t.split(".", 1)[1] for t in tag_names if t.startswith("tempo.")), None)
+    title = labels.get("title")
+    human = [c["caption"] for c in captions if c["source"] in SEARCHABLE_SOURCES]
+    sources = {t["source"] for t in tags} | {c["source"] for c in captions}
+    return {
+        "clip_id": clip["clip_id"],
+        "seq_id": clip["seq_id"],
+        "source": clip["source"],
+        "genre": clip["genre"],
+        "performer": clip["performer"],
+        "bpm": clip["bpm"],
+        "tempo": tempo,
+        "tags": tag_names,
+        "has_music": "yes" if clip["has_music"] else "no",
+        "start_s": clip["start_s"],
+        "duration_s": clip["duration_s"],
+        "annotations": [s for s in ANNOTATION_SOURCES if s in sources],
+        "captions": [c["caption"] for c in captions],
+        "human_text": human_text([*human, title, clip["genre"]]),
+        "title": title,
+        "labels": labels,
+        "licence": clip["licence"],
+        "credit": clip["credit"],
+        "split": split,
+    }
+
+
+def human_text(texts: Iterable[str | None]) -> str:
+    """Texts joined by ". ", each once (case aside), blanks left out."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        if text and text.strip():
+            seen.setdefault(text.strip().lower(), text.strip())
+    return ". ".join(seen.values())

@@ -1,33 +1,27 @@
 """The small interface both Qdrant backends implement over one library's collections --
 Qdrant Edge in-process in <library>/qdrant/ (qdrant_edge.py, the default) and a Qdrant server
-through qdrant-client (qdrant_server.py) -- and `open_store`, which picks one.
+through qdrant-client (qdrant_server.py). `open_store` (open.py) picks one; the backends import
+this base, never each other.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dancesearch.errors import ConfigError, LibraryError
+from dancesearch.storage.bm25 import TEXT_MODEL, text_vector
+from dancesearch.storage.filters import Condition, SearchFilter
 from dancesearch.storage.qdrant import (
-    TEXT_MODEL,
     CollectionInfo,
-    Condition,
     Payload,
-    SearchFilter,
     collection_prefix,
     content_hash,
     point_id,
-    text_vector,
 )
-
-if TYPE_CHECKING:
-    from dancesearch.storage.library import Library
 
 FUSIONS = ("rrf", "dbsf", "sum")
 
@@ -277,18 +271,3 @@ class Store(ABC):
 
 def _conditions(where: SearchFilter | None) -> list[Condition]:
     return where.conditions() if where else []
-
-
-def open_store(qdrant: str | None, library: Library) -> Store:
-    """The store of a library's collections. qdrant: None for Qdrant Edge in <library>/qdrant/,
-    "http(s)://host:6333" for a server (API key from $DANCESEARCH_QDRANT_API_KEY), ":memory:"
-    for qdrant-client's in-memory mode, which speaks the server's API."""
-    if qdrant is None:
-        from dancesearch.storage.qdrant_edge import EdgeStore
-
-        return EdgeStore(library.root / "qdrant", library.uid)
-    if qdrant == ":memory:" or re.match(r"https?://", qdrant):
-        from dancesearch.storage.qdrant_server import ServerStore
-
-        return ServerStore(qdrant, library.uid)
-    raise ConfigError(f"--qdrant {qdrant!r}: give http(s)://host:port or :memory:, or leave it out")

@@ -9,8 +9,6 @@ through which `dancesearch query` in another terminal reaches it.
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import threading
 import time
@@ -26,10 +24,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from dancesearch.errors import DancesearchError, LibraryError
-from dancesearch.search.jobs import JOBS, do_job
 from dancesearch.search.query import MAX_QUERY_CHARS, MODES, Searcher
-from dancesearch.search.remote import HANDOFF  # in the library: where this server listens
-from dancesearch.storage.qdrant import SearchFilter
+from dancesearch.serving.handoff import write_handoff
+from dancesearch.serving.jobs import JOBS, do_job
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.web import media
 from dancesearch.web.study import FILE as STUDY_FILE
 from dancesearch.web.study import Study
@@ -91,13 +89,11 @@ def create_app(
         state["clips"] = catalogue(searcher)
         state["checked_s"] = time.monotonic()
         state["study"] = Study(root / STUDY_FILE, study_arms)
-        handoff = root / HANDOFF
-        if url:
-            write_private(handoff, json.dumps({"url": url, "pid": os.getpid(), "token": token}))
+        handoff = write_handoff(root, url, token) if url else None
         try:
             yield
         finally:
-            if url:
+            if handoff is not None:
                 handoff.unlink(missing_ok=True)
             searcher.close()
 
@@ -249,7 +245,7 @@ def create_app(
 
     @app.post("/api/jobs/{job}", include_in_schema=False)
     def collection_job(job: str, body: JobParams, request: Request) -> Any:
-        """A collection job from another process of this library (see dancesearch.search.jobs),
+        """A collection job from another process of this library (see dancesearch.serving.jobs),
         run on the collection this server holds. Needs the token in <library>/serve.json."""
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
         if not secrets.compare_digest(given.encode(), token.encode()):
@@ -290,17 +286,9 @@ def create_app(
 
 def catalogue(searcher: Searcher) -> dict[str, dict[str, Any]]:
     """clip id -> its catalogue record and payload, for the clips the collection holds."""
-    from dancesearch.storage import schema
-    from dancesearch.storage.qdrant import payloads
+    from dancesearch.catalogue import clip_records
 
-    library = searcher.library
-    by_id = {p["clip_id"]: p for p in payloads(library)}
-    held = set(searcher.store.hashes(searcher.info.name))
-    out = {}
-    for record in schema.records(library.clips(), schema.clip_record):
-        if record["clip_id"] in held:
-            out[record["clip_id"]] = {**record, "payload": by_id[record["clip_id"]]}
-    return out
+    return clip_records(searcher.library, searcher.store.hashes(searcher.info.name))
 
 
 def study_captions(clips: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
@@ -309,11 +297,3 @@ def study_captions(clips: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         clips.values()
     )
     return [(text, c["clip_id"]) for c in test for text in c["payload"].get("captions") or []]
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds the job token)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)  # an older file keeps its mode through O_TRUNC

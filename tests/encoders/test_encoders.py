@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dancesearch.encoders import build_model
-from dancesearch.encoders.model import DanceTextModel
+from dancesearch.encoders.model import DanceTextModel, build_model
 from dancesearch.encoders.registry import PRESETS
 
 MOTION_DIM = 156

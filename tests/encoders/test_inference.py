@@ -12,8 +12,8 @@ import pytest
 
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.encoders.inference import load_for, query_texts
+from dancesearch.encoders.onnx_text import QueryEncoder
 from dancesearch.errors import ConfigError
-from dancesearch.search.text import QueryEncoder
 from dancesearch.storage.library import Library
 
 TEXTS = ["a slow waltz with wide turns", "someone jumps twice", "hip hop"]

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dancesearch.encoders import build_model
 from dancesearch.encoders.config import LossConfig, ModelConfig, TextConfig
+from dancesearch.encoders.model import build_model
 from dancesearch.encoders.text import TextBackbone, TextCache
 from dancesearch.errors import ConfigError
 

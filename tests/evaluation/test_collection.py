@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dancesearch.evaluation.collection import evaluate_collection
 from dancesearch.evaluation.offline import evaluate_checkpoint
+from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
 from dancesearch.storage.library import Library
-from dancesearch.storage.store import open_store
+from dancesearch.storage.open import open_store
 from tests.fixtures.searchable import run
 
 
@@ -15,7 +16,9 @@ def test_evaluation_through_qdrant_equals_the_in_memory_evaluation(searchable):
     lib = Library(searchable)
     want = evaluate_checkpoint(lib, searchable / "models" / "default", "train")
     with open_store(None, lib) as store:
-        got = evaluate_collection(lib, store, "train")  # the largest gallery of this library
+        got = evaluate_collection(
+            lib, store, "train", weights=HYBRID_WEIGHTS, fusion=HYBRID_FUSION
+        )  # the largest gallery of this library
     assert got["dense"] == want.model  # every protocol and breakdown, exactly
     assert set(got) == {"dense", "text", "hybrid"}
     assert got["hybrid"]["full"]["queries"] == want.model["full"]["queries"]

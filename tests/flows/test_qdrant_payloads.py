@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from dancesearch.catalogue import payloads
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import CollectionInfo, SearchFilter, collection_name, payloads
-from dancesearch.storage.store import Point, open_store
+from dancesearch.storage.open import open_store
+from dancesearch.storage.qdrant import CollectionInfo, collection_name
+from dancesearch.storage.store import Point
 
 
 def test_payloads_of_a_library_are_stored_and_found(synthetic, tmp_path):

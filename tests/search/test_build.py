@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.search.conftest import run
+from tests.fixtures.searchable import run
 
 TINY = """
 preset = "default"

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS, Searcher
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import SearchFilter
-from dancesearch.storage.store import open_store
-from tests.search.conftest import run
+from dancesearch.storage.open import open_store
+from tests.fixtures.searchable import run
 
 HYBRID = (HYBRID_WEIGHTS, 100, HYBRID_FUSION)  # what `dancesearch query` fuses with
 
@@ -161,7 +161,7 @@ def test_a_retrained_checkpoint_is_refused_until_embedded_again(library_copy):
 LOCKED = """
 import sys
 from dancesearch.storage.library import Library
-from dancesearch.storage.store import open_store
+from dancesearch.storage.open import open_store
 with open_store(None, Library(sys.argv[1])) as store:
     store.count(store.current())
     print("holding", flush=True)
@@ -205,7 +205,7 @@ def test_a_query_process_imports_no_torch_transformers_pandas_or_prefect(searcha
 
 def test_the_server_api_gives_the_same_results_as_qdrant_edge(searchable):
     """qdrant-client's in-memory mode speaks the server's API: embed there, search the same."""
-    from dancesearch.search.embed import embed_library
+    from dancesearch.indexing.embed import embed_library
 
     lib = Library(searchable)
     with Searcher.open(searchable) as edge:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dancesearch.errors import LibraryError
+from dancesearch.errors import LibraryError, LibraryLocked
 from dancesearch.storage import library as library_module
 from dancesearch.storage.library import Library, array_key
 from tests.fixtures.library_fixtures import hold_lock
@@ -30,7 +30,7 @@ def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path, capsys):
     try:
         started = time.monotonic()
         held = rf"another process \(pid {holder.pid}\)"
-        with pytest.raises(LibraryError, match=held), lib.lock(wait_s=0.6):
+        with pytest.raises(LibraryLocked, match=held), lib.lock(wait_s=0.6):
             pass
         assert time.monotonic() - started >= 0.6  # it waited before giving up
         assert "waiting for" in capsys.readouterr().err

@@ -14,18 +14,14 @@ from click.testing import CliRunner
 from dancesearch.cli import main
 from dancesearch.errors import ConfigError, LibraryError
 from dancesearch.storage import migrate as migrate_module
+from dancesearch.storage.bm25 import text_vector
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.storage.library import Library
 from dancesearch.storage.migrate import check_url, migrate, same_ranking
-from dancesearch.storage.qdrant import (
-    RRF_K,
-    CollectionInfo,
-    SearchFilter,
-    content_hash,
-    point_id,
-    text_vector,
-)
+from dancesearch.storage.open import open_store
+from dancesearch.storage.qdrant import RRF_K, CollectionInfo, content_hash, point_id
 from dancesearch.storage.qdrant_server import ServerStore
-from dancesearch.storage.store import Hit, Point, Row, Store, open_store
+from dancesearch.storage.store import Hit, Point, Row, Store
 
 SERVER_ENV = "DANCESEARCH_QDRANT_URL"
 SERVER = os.environ.get(SERVER_ENV)

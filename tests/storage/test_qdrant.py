@@ -14,18 +14,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dancesearch.errors import ConfigError, LibraryError
+from dancesearch.errors import CollectionHeld, ConfigError, HeldElsewhere, LibraryError
+from dancesearch.storage.filters import SearchFilter
 from dancesearch.storage.library import Library
+from dancesearch.storage.open import open_store
 from dancesearch.storage.qdrant import (
     RRF_K,
     CollectionInfo,
-    SearchFilter,
-    clip_payload,
     collection_name,
     content_hash,
     point_id,
 )
-from dancesearch.storage.store import Point, Store, open_store
+from dancesearch.storage.schema import clip_payload
+from dancesearch.storage.store import Point, Store
 
 SERVER_ENV = "DANCESEARCH_QDRANT_URL"
 SERVER = os.environ.get(SERVER_ENV)
@@ -309,13 +310,13 @@ def test_a_new_collection_is_built_then_switched_to_then_the_old_one_dropped(sto
 # --- Qdrant Edge only -------------------------------------------------------------------------
 OPEN_AGAIN = """
 import sys
-from dancesearch.errors import LibraryError
+from dancesearch.errors import CollectionHeld
 from dancesearch.storage.library import Library
-from dancesearch.storage.store import open_store
+from dancesearch.storage.open import open_store
 try:
     with open_store(None, Library(sys.argv[1])) as store:
         store.count(sys.argv[2])
-except LibraryError as e:
+except CollectionHeld as e:  # by its type: a broken shard is another LibraryError
     print(e)
     sys.exit(2)
 """
@@ -334,6 +335,22 @@ def test_a_second_process_opening_an_edge_collection_gets_a_clear_error(tmp_path
         assert "open in another process" in held.stdout
     free = subprocess.run(run, capture_output=True, text=True, timeout=120)
     assert free.returncode == 0, free.stdout + free.stderr  # closed: the next process may open it
+
+
+def test_a_held_collection_is_told_apart_by_type_from_a_broken_one(tmp_path, points):
+    library = Library(tmp_path / "lib", create=True)
+    with open_store(None, library) as store:
+        meta = info(store)
+        store.create(meta)
+        store.upsert(meta.name, points[:3])
+        with open_store(None, library) as second, pytest.raises(CollectionHeld):
+            second.count(meta.name)  # a second store, even in this process, waits its turn
+    shard = library.root / "qdrant" / meta.name
+    (shard / "edge_config.json").write_text("{ broken")
+    with open_store(None, library) as store, pytest.raises(LibraryError) as broken:
+        store.count(meta.name)
+    assert not isinstance(broken.value, HeldElsewhere)
+    assert "cannot open the Qdrant Edge collection" in str(broken.value)
 
 
 def test_an_edge_store_reopens_with_its_points_and_current_collection(tmp_path, points):

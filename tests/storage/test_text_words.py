@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 
 from dancesearch.annotate.labels import label_captions
+from dancesearch.storage.bm25 import text_vector
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import CollectionInfo, clip_payload, collection_name, text_vector
-from dancesearch.storage.store import Point, Store, open_store
+from dancesearch.storage.open import open_store
+from dancesearch.storage.qdrant import CollectionInfo, collection_name
+from dancesearch.storage.schema import clip_payload
+from dancesearch.storage.store import Point, Store
 
 DATASET_1 = {
     "content": ["bow", "bye", "byebye", "call", "dance-long", "dance-short", "dash", "guide",

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dancesearch.errors import ConfigError, LibraryError
-from dancesearch.search.remote import holder
+from dancesearch.errors import CollectionHeld, ConfigError, LibraryError, ServerUnreachable
+from dancesearch.serving.handoff import holder
 from dancesearch.storage.library import Library
-from dancesearch.storage.store import Store, open_store
+from dancesearch.storage.open import open_store
+from dancesearch.storage.store import Store
 
 JOBS = ("embed", "evaluate", "info")
 TIMEOUT_S = 3600  # an embed of a large library through the server may take long
@@ -39,7 +40,7 @@ def run_job(library: str | Path, qdrant: str | None, job: str, **params: Any) ->
         if qdrant is None:
             _hold(store)
         return do_job(lib, store, job, params)
-    except LibraryError as e:
+    except CollectionHeld as e:
         server = holder(lib.root, qdrant, e)
         if server is None:
             raise
@@ -62,7 +63,7 @@ def do_job(
     if job == "info":
         return {"collection": info.__dict__ if info else None}
     if job == "embed":
-        from dancesearch.search.embed import embed_library, resolve_checkpoint
+        from dancesearch.indexing.embed import embed_library
 
         checkpoint = params.get("checkpoint")
         if not checkpoint:
@@ -71,14 +72,17 @@ def do_job(
                     f"{store.where}: no collection yet, so no checkpoint to embed with; run "
                     "`dancesearch build` (or `dancesearch train` and `dancesearch embed`)"
                 )
-            checkpoint = str(resolve_checkpoint(library, info.checkpoint))
+            checkpoint = str(library.resolve_checkpoint(info.checkpoint))
         progress = bool(params.get("progress", False))
         summary = embed_library(library, checkpoint, store, progress=progress, on_switch=on_switch)
         return summary.as_dict()
     from dancesearch.evaluation.collection import evaluate_collection
+    from dancesearch.search.query import HYBRID_FUSION, HYBRID_WEIGHTS
 
     split = str(params.get("split", "test"))
-    figures = evaluate_collection(library, store, split)
+    figures = evaluate_collection(
+        library, store, split, weights=HYBRID_WEIGHTS, fusion=HYBRID_FUSION
+    )
     assert info is not None  # evaluate_collection refuses a store without a collection
     return {"collection": info.name, "fingerprint": info.fingerprint, "split": split,
             "figures": figures}  # fmt: skip
@@ -103,7 +107,7 @@ def post_job(handoff: dict[str, Any], job: str, params: dict[str, Any]) -> dict[
         detail = json.loads(e.read() or b"{}").get("detail", e.reason)
         raise LibraryError(f"{url}: {detail}") from None
     except (urllib.error.URLError, OSError) as e:
-        raise LibraryError(
+        raise ServerUnreachable(
             f"the collection is held by the server at {handoff['url']}, which does not answer "
             f"({e}); the job is left for the next run"
         ) from None

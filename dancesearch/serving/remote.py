@@ -13,11 +13,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from dancesearch.errors import ConfigError, LibraryError
+from dancesearch.errors import CollectionHeld, ConfigError, ServerUnreachable
 from dancesearch.search.query import Confidence, Result, Results, Searcher, check_filter
-from dancesearch.storage.qdrant import SearchFilter
+from dancesearch.serving.handoff import holder
+from dancesearch.storage.filters import SearchFilter
 
-HANDOFF = "serve.json"  # written by dancesearch.web.app while the server runs
 TIMEOUT_S = 30
 
 
@@ -26,20 +26,11 @@ def open_searcher(library: str | Path, qdrant: str | None = None) -> Any:
     it, a RemoteSearcher asking that server."""
     try:
         return Searcher.open(library, qdrant)
-    except LibraryError as e:
+    except CollectionHeld as e:
         server = holder(library, qdrant, e)
         if server is None:
             raise
         return RemoteSearcher(server["url"])
-
-
-def holder(library: str | Path, qdrant: str | None, error: LibraryError) -> dict[str, Any] | None:
-    """The running server's serve.json (url, pid, token) when `error` says that another process
-    holds the library's embedded collection and a server wrote one; else None."""
-    handoff = Path(library) / HANDOFF
-    if qdrant is not None or "another process" not in str(error) or not handoff.is_file():
-        return None
-    return dict(json.loads(handoff.read_text()))
 
 
 class RemoteSearcher:
@@ -89,7 +80,7 @@ class RemoteSearcher:
             message = str(detail) if isinstance(detail, str) else json.dumps(detail)
             raise ConfigError(message) from None
         except (urllib.error.URLError, OSError) as e:
-            raise LibraryError(
+            raise ServerUnreachable(
                 f"the collection is held by `dancesearch serve` at {self.url}, which does not "
                 f"answer ({e}); stop it or wait"
             ) from None

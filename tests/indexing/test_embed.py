@@ -1,19 +1,17 @@
-"""`dancesearch embed`: incremental, idempotent, atomic for readers; the interactive refinement
-session, driven through a pseudo-terminal as a person would."""
+"""`dancesearch embed`: incremental, idempotent, atomic for readers."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from dancesearch.search.embed import INPUT_KEY, embed_library
+from dancesearch.indexing.embed import INPUT_KEY, embed_library
 from dancesearch.search.query import Searcher
 from dancesearch.storage.library import Library
-from dancesearch.storage.store import open_store
-from tests.search.conftest import run
+from dancesearch.storage.open import open_store
+from tests.fixtures.searchable import run
 from tests.search.test_search import folder_state
 
 
@@ -60,7 +58,7 @@ def test_only_changed_clips_are_encoded_and_clips_that_left_are_removed(library_
 def test_a_new_text_model_makes_the_text_vectors_again_without_encoding_a_dance(
     library_copy, monkeypatch
 ):
-    from dancesearch.search import embed
+    from dancesearch.indexing import embed
     from dancesearch.storage import store
 
     newer = f"{embed.TEXT_MODEL}, newer"
@@ -108,38 +106,3 @@ def test_a_failed_embed_leaves_the_current_collection_whole_and_a_rerun_complete
         assert store.count(summary.collection) == len(clips) - 1
         assert set(store.hashes(summary.collection, INPUT_KEY)) == set(clips["clip_id"][1:])
         assert store.names() == [summary.collection]
-
-
-def test_an_interactive_session_refines_undoes_and_finds_more_like_a_result(searchable):
-    pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(
-        str(Path(sys.executable).parent / "dancesearch"),
-        ["query", "a dance", "-i", "--library", str(searchable)],
-        encoding="utf-8", timeout=60, dimensions=(50, 250),
-    )  # fmt: skip
-    child.expect("refine> ")
-    assert "a dance [hybrid]" in child.before
-    child.sendline("+genre waltz")
-    child.expect("refine> ")
-    rows = [line for line in child.before.splitlines() if line[:1].isdigit()]
-    assert rows and all(" waltz " in line for line in rows)
-    child.sendline("+tempo slow")
-    child.expect("refine> ")
-    child.sendline("filters")
-    child.expect("refine> ")
-    assert "+genre waltz +tag tempo.slow" in child.before
-    child.sendline("+genre tango")
-    child.expect("refine> ")
-    assert "error: genre 'tango'" in child.before
-    child.sendline("undo")
-    child.expect("refine> ")
-    child.sendline("filters")
-    child.expect("refine> ")
-    assert "+genre waltz" in child.before and "tempo" not in child.before
-    child.sendline("more 1")
-    child.expect("refine> ")
-    assert "like " in child.before
-    child.sendline("quit")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0

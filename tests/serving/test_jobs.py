@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from dancesearch.errors import ConfigError
-from dancesearch.search.jobs import run_job
+from dancesearch.serving.jobs import run_job
 from tests.fixtures.searchable import serving
 
 

@@ -19,15 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from dancesearch.catalogue import payloads
 from dancesearch.errors import ConfigError, LibraryError
+from dancesearch.storage.bm25 import TEXT_MODEL
 from dancesearch.storage.library import Library
-from dancesearch.storage.qdrant import (
-    TEXT_MODEL,
-    CollectionInfo,
-    Payload,
-    collection_name,
-    payloads,
-)
+from dancesearch.storage.qdrant import CollectionInfo, Payload, collection_name
 from dancesearch.storage.store import Point, Store
 
 INPUT_KEY = "input_hash"  # the payload field an incremental embed compares
@@ -87,21 +83,6 @@ def facets(points: list[Payload]) -> dict[str, Any]:
     return out
 
 
-def checkpoint_ref(library: Library, path: Path) -> str:
-    """The checkpoint's path as a collection records it: relative to the library when inside."""
-    path = path.resolve()
-    try:
-        return str(path.relative_to(library.root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def resolve_checkpoint(library: Library, ref: str) -> Path:
-    """The checkpoint folder a collection records, as a path."""
-    path = Path(ref)
-    return path if path.is_absolute() else library.root / path
-
-
 def embed_library(
     library: Library,
     checkpoint: str | Path,
@@ -151,7 +132,7 @@ def embed_library(
 
     info = CollectionInfo(
         name, ckpt.fingerprint, ckpt.config.model.embed_dim, ckpt.config.model.name,
-        text_model=TEXT_MODEL, checkpoint=checkpoint_ref(library, folder), facets=facets(points),
+        text_model=TEXT_MODEL, checkpoint=library.checkpoint_ref(folder), facets=facets(points),
     )  # fmt: skip
     store.create(info)
     done = {c for c, h in store.hashes(name, INPUT_KEY).items() if want.get(c) == h}  # resumed

@@ -17,12 +17,12 @@ import torch
 
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Normaliser
-from dancesearch.encoders import RunConfig, build_model
+from dancesearch.encoders.config import RunConfig
 from dancesearch.encoders.export import ensure_text_export, export_text
-from dancesearch.encoders.model import DanceTextModel
+from dancesearch.encoders.model import DanceTextModel, build_model
+from dancesearch.encoders.onnx_text import QueryEncoder
 from dancesearch.encoders.registry import PRESETS
 from dancesearch.errors import ConfigError
-from dancesearch.search.text import QueryEncoder
 
 MOTION_DIM = 12
 TEXTS = [
@@ -121,7 +121,7 @@ def test_the_query_side_imports_no_torch(exports) -> None:
     folder = exports["default"].folder
     script = f"""
 import sys
-from dancesearch.search.text import QueryEncoder
+from dancesearch.encoders.onnx_text import QueryEncoder
 vectors = QueryEncoder.load({str(folder)!r}).encode(["a slow waltz with wide turns"])
 assert vectors.shape == (1, 384), vectors.shape
 heavy = {{"torch", "transformers", "sentence_transformers"}} & set(sys.modules)

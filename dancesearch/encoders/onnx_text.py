@@ -1,7 +1,8 @@
 """Query text -> the checkpoint's text embedding, fast: the ONNX export of the text side
 (dancesearch.encoders.export) run by onnxruntime, tokenised by `tokenizers`. Imports neither
-torch nor transformers (0.2 s against 8 s), so keep it that way: nothing from
-dancesearch.encoders, whose package imports torch."""
+torch nor transformers (0.2 s against 8 s), so keep it that way: nothing from the modules of
+dancesearch.encoders that import torch (the package itself imports nothing). The layout of the
+export is defined here and written by export.py."""
 
 from __future__ import annotations
 
@@ -16,11 +17,9 @@ from tokenizers import Tokenizer
 
 from dancesearch.errors import ConfigError
 
-# the layout written by dancesearch.encoders.export (FOLDER, FORMAT, WEIGHTS there); not
-# imported, as that module imports torch
-FOLDER = "text"
-FORMAT = 1
-WEIGHTS = "model.onnx.data"
+FOLDER = "text"  # beside checkpoint.pt
+FORMAT = 1  # of text.json; raise it when the layout changes
+WEIGHTS = "model.onnx.data"  # the ONNX graph's external weights
 REEXPORT = "run `dancesearch train` again, or re-export it with ensure_text_export"
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fixtures.searchable import serving
-from tests.search.conftest import run
+from tests.fixtures.searchable import run, serving
 
 
 def test_serve_hands_queries_from_other_processes_through_and_cleans_up(searchable):

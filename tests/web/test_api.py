@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from dancesearch.storage.library import Library
 from dancesearch.web.app import create_app
 from dancesearch.web.study import FILE, Study
-from tests.search.conftest import run
+from tests.fixtures.searchable import run
 
 WALTZ = "m2d/DANCE_W_1@000000"
 SILENT = "bandai/dataset-1_run_childish_001@000000"

@@ -60,7 +60,8 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         "--search",
         is_flag=True,
         help="Evaluate through the library's Qdrant collection (dense, text and hybrid ranking) "
-        "instead of in memory; CHECKPOINT is then the collection's.",
+        "instead of in memory; CHECKPOINT is then the collection's. Writes nothing (the "
+        "evaluate-search deployment keeps the history).",
     )
     @click.option("--qdrant", envvar="DANCESEARCH_QDRANT", help="Qdrant server URL for --search.")
     @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -78,10 +79,10 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         from dancesearch.evaluation.report import markdown
         from dancesearch.flows.train import evaluate as evaluate_flow
 
-        if search:
-            from dancesearch.flows.deploy import evaluate_search
+        if search:  # reads only: the deployment's evaluate-search keeps the history
+            from dancesearch.serving.jobs import run_job
 
-            figures = evaluate_search(str(library), qdrant, split)["figures"]
+            figures = run_job(library, qdrant, "evaluate", split=split)["figures"]
             table = markdown(figures, split, blocks=("full",), via="Qdrant")
             click.echo(json.dumps(figures, indent=2) if as_json else table)
             return

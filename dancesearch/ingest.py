@@ -79,11 +79,6 @@ def recorded_config(library: Library) -> IngestConfig:
     return IngestConfig.from_record(data) if data else IngestConfig()
 
 
-def recorded_feature_key(library: Library) -> str:
-    """The feature store holding the library's arrays (features/<key>/), as ingest recorded it."""
-    return str(library.recorded("ingest").get("feature_key") or IngestConfig().feature_key())
-
-
 def configure(
     library_root: Path,
     window_s: float | None = None,

@@ -25,7 +25,6 @@ from dancesearch.annotate import choreo, expert, splits, tagger
 from dancesearch.annotate.descriptors import MOTION_DESCRIPTORS, MUSIC_DESCRIPTORS, clip_descriptors
 from dancesearch.annotate.labels import label_captions, label_words_key
 from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.skeleton import FPS
 from dancesearch.storage import schema
 from dancesearch.storage.library import Library
@@ -267,7 +266,7 @@ def annotate_library(
     # load expert files first: a bad file fails before any work is done
     expert_rows = [row for f in config.expert_files for row in expert.load_expert(f, taxonomy)]
     if descriptors is None:
-        descriptors = library_descriptors(library, clips, recorded_feature_key(library))
+        descriptors = library_descriptors(library, clips, library.feature_key())
     sequences = library.table("sequences")
     split = splits.make_splits(sequences, seed=config.seed)  # first: calibration needs it
     report.split_problems = splits.check_splits(sequences, split)

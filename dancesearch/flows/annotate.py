@@ -19,7 +19,6 @@ from dancesearch.annotate.pipeline import (
 )
 from dancesearch.annotate.recorded import record_config, recorded_config
 from dancesearch.flows.runner import on_runner
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
 
@@ -58,8 +57,8 @@ def annotate_clips(library: str, config: AnnotateConfig | None) -> AnnotateRepor
     lib = Library(library)
     with lib.lock():  # the catalogue must not change between measuring and writing
         config = config or recorded_config(lib)
-        feature_key = recorded_feature_key(lib)
         clips = lib.clips()
+        feature_key = lib.feature_key() if len(clips) else ""  # none before the first ingest
         sources = sorted(clips["source"].unique()) if len(clips) else []
         batches = [descriptors_batch.submit(str(lib.root), s, feature_key) for s in sources]
         frames = [b.result() for b in batches]

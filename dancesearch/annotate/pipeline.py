@@ -109,6 +109,28 @@ def library_descriptors(library: Library, clips: pd.DataFrame, feature_key: str)
     return frame
 
 
+def descriptor_batches(library: Library) -> list[tuple[str, str]]:
+    """(source, feature key) of each batch the annotate flow measures descriptors in: one per
+    source, sorted; none for a library without clips (whose feature key is not asked for: a
+    library never ingested has none)."""
+    clips = library.clips()
+    if clips.empty:
+        return []
+    feature_key = library.feature_key()
+    return [(source, feature_key) for source in sorted(clips["source"].unique())]
+
+
+def source_descriptors(library: Library, source: str, feature_key: str) -> pd.DataFrame:
+    """library_descriptors of the clips of one source (one batch)."""
+    clips = library.clips()
+    return library_descriptors(library, clips[clips["source"] == source], feature_key)
+
+
+def join_descriptors(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batches' descriptors as one table (empty when there were none)."""
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def train_clip_ids(clips: pd.DataFrame, split: pd.DataFrame) -> set[str]:
     """The clips of the sequences `split` (splits.make_splits) puts in train."""
     train = set(split.loc[split["split"] == "train", "seq_id"].astype(str))

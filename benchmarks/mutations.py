@@ -99,15 +99,15 @@ MUTATIONS = (
     ),
     Mutation(
         "flow-skips-array-recheck",
-        "dancesearch/flows/ingest.py",
+        "dancesearch/ingest.py",
         (
             (
-                'if result.status == "ok" and not lib.has_arrays(',
-                "if False and not lib.has_arrays(",
+                'return result.status == "ok" and not library.has_arrays(',
+                "return False and not library.has_arrays(",
             ),
         ),
         "a cached result whose arrays have gone from the library is recomputed",
-        FLOW_TESTS,
+        (*FLOW_TESTS, "tests/test_ingest.py"),
         True,
     ),
     Mutation(

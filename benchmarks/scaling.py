@@ -93,7 +93,6 @@ def shard_parts(shard: Path) -> dict[str, dict[str, int]]:
 def library_bytes(root: Path, data: Path) -> dict[str, Any]:
     """The library's bytes by kind, its clips and minutes of motion, and the source files'
     bytes per source."""
-    from dancesearch.ingest import recorded_feature_key
     from dancesearch.storage.library import Library
 
     lib = Library(root)
@@ -106,7 +105,7 @@ def library_bytes(root: Path, data: Path) -> dict[str, Any]:
     for name in ("clips", "sequences", "items"):
         for k, v in size(root / f"{name}.parquet").items():
             kinds["tables"][k] += v
-    for f in (root / "features" / recorded_feature_key(lib)).glob("*.npz"):
+    for f in (root / "features" / lib.feature_key()).glob("*.npz"):
         with zipfile.ZipFile(f) as z:  # np.savez: uncompressed members
             for member in z.infolist():
                 kind = f"features: {member.filename.removesuffix('.npy')}"
@@ -213,11 +212,10 @@ def bench_annotate(root: Path, repeats: int) -> dict[str, Any]:
 
     from dancesearch.annotate.pipeline import annotate_library, library_descriptors
     from dancesearch.annotate.recorded import recorded_config
-    from dancesearch.ingest import recorded_feature_key
     from dancesearch.storage.library import Library
 
     lib = Library(root)
-    clips, key, config = lib.clips(), recorded_feature_key(lib), recorded_config(lib)
+    clips, key, config = lib.clips(), lib.feature_key(), recorded_config(lib)
     runs = []
     for r in range(repeats):
         run: dict[str, Any] = {"load_1min": [load()], "descriptors": {}}

@@ -16,7 +16,6 @@ import torch
 from dancesearch.annotate.splits import genre_key
 from dancesearch.errors import LibraryError
 from dancesearch.features.motion import MOTION_FEATURE_NAMES
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
 FPS = 30.0
@@ -65,7 +64,7 @@ def load_clipset(library: Library, split_of: dict[str, str] | None = None) -> Cl
     )
     by_clip = captions.groupby("clip_id")
     clips = clips[clips["clip_id"].isin(by_clip.groups)].reset_index(drop=True)
-    key = recorded_feature_key(library)
+    key = library.feature_key()
     streams: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for seq_id in clips["seq_id"].unique():
         arrays = library.load_features(seq_id, key)

@@ -79,11 +79,6 @@ def recorded_config(library: Library) -> IngestConfig:
     return IngestConfig.from_record(data) if data else IngestConfig()
 
 
-def recorded_feature_key(library: Library) -> str:
-    """The feature store holding the library's arrays (features/<key>/), as ingest recorded it."""
-    return str(library.recorded("ingest").get("feature_key") or IngestConfig().feature_key())
-
-
 def configure(
     library_root: Path,
     window_s: float | None = None,
@@ -360,6 +355,75 @@ def unchanged_items(library: Library, hashes: dict[str, str], config: IngestConf
         for item, h in hashes.items()
         if stored.get(item) == h and library.has_arrays(seq_ids.get(item, []), config.feature_key())
     }
+
+
+@dataclass
+class Scan:
+    """The items found under a path, hashed: what a run may ingest, before it takes the lock."""
+
+    items: list[tuple[Path, str]]  # (item, format) pairs ready to ingest
+    hashes: dict[str, str]  # item -> input_hash
+    unreadable: list[tuple[str, str]]  # (folder, reason) that nothing could read
+    waiting: list[str]  # items with a file changed in the last min_age_s seconds
+
+
+def scan(path: Path, fmt: str = "auto", min_age_s: float = 0.0) -> Scan:
+    """Plan the items under path (see `plan`), leave those still being written for a later
+    run (min_age_s > 0, see `settled`), and hash the others."""
+    items, unreadable = plan(path, fmt)
+    waiting: list[str] = []
+    if min_age_s > 0:
+        items, waiting = settled(items, min_age_s)
+    hashes = {str(item): input_hash(item, f) for item, f in items}
+    return Scan(items, hashes, unreadable, waiting)
+
+
+@dataclass
+class Run:
+    """What an ingest run does, decided under the library's lock."""
+
+    config: IngestConfig
+    todo: list[tuple[str, str]]  # (item, format) pairs to process
+    hashes: dict[str, str]  # item -> input_hash, of every item of the run
+    unchanged: int  # items already committed from the same bytes and configuration
+    recut: str  # how the run changes the library's cut (`cut_change`), "" when it does not
+    unreadable: list[tuple[str, str]]
+    waiting: list[str]
+
+
+def plan_run(library: Library, found: Scan, config: IngestConfig | None = None) -> Run:
+    """The items of `found` to process (call under the library's lock): with config None the
+    library's recorded configuration; a configuration that re-cuts the library adds every
+    item it holds (`recut_items`); items committed unchanged are left out."""
+    config = config or recorded_config(library)
+    recut = cut_change(library, config)
+    others = recut_items(library, config, found.items)
+    hashes = found.hashes | {str(item): input_hash(item, f) for item, f in others}
+    unchanged = unchanged_items(library, hashes, config)
+    todo = [(str(item), f) for item, f in [*found.items, *others] if str(item) not in unchanged]
+    return Run(config, todo, hashes, len(unchanged), recut, found.unreadable, found.waiting)
+
+
+def arrays_gone(library: Library, result: ItemResult, config: IngestConfig) -> bool:
+    """Whether a result (cached by the task runner from an earlier run) names arrays that are
+    no longer in the library: it must then be computed again."""
+    seq_ids = [s["seq_id"] for s in result.sequences]
+    return result.status == "ok" and not library.has_arrays(seq_ids, config.feature_key())
+
+
+def internal_error(item: str, fmt: str, item_hash: str, error: Exception) -> ItemResult:
+    """The result of an item whose processing crashed (a bug, not a bad file): skipped, with
+    the error as its reason, so the other items of the run are still committed."""
+    return ItemResult(item, fmt, item_hash, "skipped", f"internal error: {error!r}")
+
+
+def commit_run(library: Library, run: Run, results: list[ItemResult]) -> Summary:
+    """Commit the run's results (call under the library's lock); its summary."""
+    commit(library, results, run.config)
+    summary = summarise(results, run.unchanged, run.unreadable)
+    summary.recut = run.recut
+    summary.waiting = run.waiting
+    return summary
 
 
 def _replace(

@@ -21,7 +21,6 @@ from dancesearch.encoders.inference import embed_gallery, similarity
 from dancesearch.encoders.model import build_model
 from dancesearch.encoders.text import text_cache
 from dancesearch.errors import LibraryError
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.losses import contrastive_loss, false_negatives
 from dancesearch.metrics import ranks, selection_score, summary
 from dancesearch.storage.library import Library
@@ -165,7 +164,7 @@ def train(
     assert best_state is not None
     model.load_state_dict(best_state)
     result = ckpt_io.Checkpoint(
-        config, best_state, recorded_feature_key(library), norm, motion_dim, library.uid, history
+        config, best_state, library.feature_key(), norm, motion_dim, library.uid, history
     )
     path = None
     if out is not None:

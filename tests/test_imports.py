@@ -22,7 +22,7 @@ LAYERS = [
     ("catalogue",),  # what the library knows about its clips
     ("encoders", "dataset", "checkpoint", "train"),  # the model, how it learns and embeds
     ("evaluation",),  # protocols and runners
-    ("promote", "pipeline"),  # decisions: what to retrain, promote, refresh
+    ("promote", "rebuild"),  # decisions: what to retrain, promote, build, refresh
     ("indexing",),  # building and switching collections
     ("search",),  # answering queries
     ("serving",),  # serve.json, the client of a running server, handed-over jobs

@@ -25,7 +25,6 @@ from dancesearch.annotate import choreo, expert, splits, tagger
 from dancesearch.annotate.descriptors import MOTION_DESCRIPTORS, MUSIC_DESCRIPTORS, clip_descriptors
 from dancesearch.annotate.labels import label_captions, label_words_key
 from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.skeleton import FPS
 from dancesearch.storage import schema
 from dancesearch.storage.library import Library
@@ -108,6 +107,28 @@ def library_descriptors(library: Library, clips: pd.DataFrame, feature_key: str)
     frame = pd.DataFrame([rows[str(c)] for c in clips["clip_id"]], columns=columns)
     frame.insert(0, "clip_id", clips["clip_id"].astype(str).to_numpy())
     return frame
+
+
+def descriptor_batches(library: Library) -> list[tuple[str, str]]:
+    """(source, feature key) of each batch the annotate flow measures descriptors in: one per
+    source, sorted; none for a library without clips (whose feature key is not asked for: a
+    library never ingested has none)."""
+    clips = library.clips()
+    if clips.empty:
+        return []
+    feature_key = library.feature_key()
+    return [(source, feature_key) for source in sorted(clips["source"].unique())]
+
+
+def source_descriptors(library: Library, source: str, feature_key: str) -> pd.DataFrame:
+    """library_descriptors of the clips of one source (one batch)."""
+    clips = library.clips()
+    return library_descriptors(library, clips[clips["source"] == source], feature_key)
+
+
+def join_descriptors(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batches' descriptors as one table (empty when there were none)."""
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def train_clip_ids(clips: pd.DataFrame, split: pd.DataFrame) -> set[str]:
@@ -267,7 +288,7 @@ def annotate_library(
     # load expert files first: a bad file fails before any work is done
     expert_rows = [row for f in config.expert_files for row in expert.load_expert(f, taxonomy)]
     if descriptors is None:
-        descriptors = library_descriptors(library, clips, recorded_feature_key(library))
+        descriptors = library_descriptors(library, clips, library.feature_key())
     sequences = library.table("sequences")
     split = splits.make_splits(sequences, seed=config.seed)  # first: calibration needs it
     report.split_problems = splits.check_splits(sequences, split)

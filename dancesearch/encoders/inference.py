@@ -16,7 +16,6 @@ from dancesearch.dataset import Batch, ClipSet, Normaliser, make_batch
 from dancesearch.encoders.model import DanceStates, DanceTextModel
 from dancesearch.encoders.text import text_cache
 from dancesearch.errors import ConfigError
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
 # texts -> (Q, E) float32 unit vectors in the model's shared space
@@ -27,7 +26,7 @@ TEXT_BATCH = 256  # texts per forward pass
 def load_for(library: Library, path: str | Path) -> ckpt_io.Checkpoint:
     """A checkpoint, refused when it was trained on other features than the library's."""
     ckpt = ckpt_io.load(path)
-    key = recorded_feature_key(library)
+    key = library.feature_key()
     if ckpt.feature_key != key:
         raise ConfigError(
             f"{path}: trained on features {ckpt.feature_key}, the library has {key}; "

@@ -1,6 +1,6 @@
 """The library's evaluation history: each evaluation through Qdrant appends one line to
-<library>/evaluation/history.jsonl, so a drop in R@K shows over time -- in the table of the
-scheduled `evaluate-search` run's Prefect artifact and in the file itself."""
+<library>/evaluation/history.jsonl, so a drop in R@K shows over time -- in the page of the
+scheduled `evaluate-search` run's Prefect artifact (`page`) and in the file itself."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dancesearch.evaluation.report import markdown as figures_markdown
 from dancesearch.storage.library import Library
 
 FILE = Path("evaluation") / "history.jsonl"
@@ -94,3 +95,19 @@ def markdown(lines: list[dict[str, Any]], last: int = 10) -> str:
             cells += [f"{f['R@1']:.1f}", f"{f['MnR']:.1f}"] if f else ["", ""]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def page(
+    name: str, result: dict[str, Any], split: str, lines: list[dict[str, Any]]
+) -> tuple[str, list[str]]:
+    """The markdown of an evaluation of library `name` through Qdrant (an evaluate job's
+    result) followed by the history `lines` (this run's included), and the warnings of R@1
+    drops, which the page carries too."""
+    warnings = drops(lines)
+    text = "\n\n".join([
+        f"# Evaluation of {name} (model {result['fingerprint']})",
+        figures_markdown(result["figures"], split, blocks=("full",), via="Qdrant"),
+        *[f"**Warning:** {w}" for w in warnings],
+        "## History", markdown(lines),
+    ])  # fmt: skip
+    return text, warnings

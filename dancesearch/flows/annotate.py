@@ -15,19 +15,18 @@ from dancesearch.annotate.pipeline import (
     AnnotateConfig,
     AnnotateReport,
     annotate_library,
-    library_descriptors,
+    descriptor_batches,
+    join_descriptors,
+    source_descriptors,
 )
 from dancesearch.annotate.recorded import record_config, recorded_config
 from dancesearch.flows.runner import on_runner
-from dancesearch.ingest import recorded_feature_key
 from dancesearch.storage.library import Library
 
 
 @task(name="descriptors", retries=1, task_run_name="descriptors {source}", cache_policy=NO_CACHE)
 def descriptors_batch(library_root: str, source: str, feature_key: str) -> pd.DataFrame:
-    library = Library(library_root)
-    clips = library.clips()
-    return library_descriptors(library, clips[clips["source"] == source], feature_key)
+    return source_descriptors(Library(library_root), source, feature_key)
 
 
 @task(name="tag-caption-split", cache_policy=NO_CACHE)
@@ -58,12 +57,11 @@ def annotate_clips(library: str, config: AnnotateConfig | None) -> AnnotateRepor
     lib = Library(library)
     with lib.lock():  # the catalogue must not change between measuring and writing
         config = config or recorded_config(lib)
-        feature_key = recorded_feature_key(lib)
-        clips = lib.clips()
-        sources = sorted(clips["source"].unique()) if len(clips) else []
-        batches = [descriptors_batch.submit(str(lib.root), s, feature_key) for s in sources]
-        frames = [b.result() for b in batches]
-        descriptors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        batches = [
+            descriptors_batch.submit(str(lib.root), source, feature_key)
+            for source, feature_key in descriptor_batches(lib)
+        ]
+        descriptors = join_descriptors([b.result() for b in batches])
         report = finish(str(lib.root), descriptors, config)  # called, not submitted
         record_config(lib, config)
     report.seconds = time.perf_counter() - started

@@ -5,9 +5,6 @@ hash. A rerun over the same data does nothing but check."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -17,29 +14,6 @@ from dancesearch.flows.annotate import annotate
 from dancesearch.flows.embed import embed
 from dancesearch.flows.ingest import ingest
 from dancesearch.flows.train import train
-from dancesearch.storage.library import Library
-
-TRAINED = "inputs.json"  # beside checkpoint.pt: the key of what it was trained on
-
-
-def training_key(library: Library, config: RunConfig) -> str:
-    """Hash of what training reads: the configuration, the feature store and the catalogue,
-    captions and split tables."""
-    from dancesearch.ingest import recorded_feature_key
-
-    h = hashlib.sha1(f"{config.key()}:{recorded_feature_key(library)}".encode())
-    for path in ("clips.parquet", "annotations/captions.parquet", "annotations/splits.parquet"):
-        file = library.root / path
-        h.update(file.read_bytes() if file.is_file() else b"-")
-    return h.hexdigest()[:16]
-
-
-def trained_on(folder: Path) -> str | None:
-    """The training key a checkpoint folder records, None when there is none."""
-    meta = folder / TRAINED
-    if not (folder / "checkpoint.pt").is_file() or not meta.is_file():
-        return None
-    return str(json.loads(meta.read_text()).get("key"))
 
 
 @flow(name="build")
@@ -51,38 +25,19 @@ def build(
     progress: bool = True,
     runner: str | None = None,
 ) -> dict[str, Any]:
-    """Build a searchable library from dance data under `paths`; returns what each step did.
+    """Build a searchable library from dance data under `paths`; returns what each step did
+    (the decisions are dancesearch.rebuild.build_library's).
 
     runner: where ingest, annotate and embed run their tasks (dancesearch.flows.runner);
     training runs here.
     """
-    from dancesearch.annotate.pipeline import annotations_current
     from dancesearch.encoders.registry import load_config
+    from dancesearch.rebuild import BuildSteps, build_library
 
-    config = config or load_config()
-    steps: dict[str, Any] = {}
-    summaries = [ingest(p, library=library, progress=progress, runner=runner) for p in paths]
-    steps["ingest"] = {
-        "items": sum(s.items for s in summaries),
-        "unchanged": sum(s.unchanged for s in summaries),
-        "new clips": sum(s.clips for s in summaries),
-        "skipped": [f"{item}: {why}" for s in summaries for item, why in s.skipped],
-    }
-    lib = Library(library)
-    if annotations_current(lib):
-        steps["annotate"] = "unchanged"
-    else:
-        report = annotate(library, runner=runner)
-        steps["annotate"] = (
-            f"{report.clips} clips annotated; tagger thresholds {report.calibration}"
-        )
-    out = lib.root / "models" / config.model.name
-    key = training_key(lib, config)
-    if trained_on(out) == key:
-        steps["train"] = f"unchanged ({out})"
-    else:
-        result = train(library, config, str(out), progress=progress)
-        (out / TRAINED).write_text(json.dumps({"key": key}) + "\n")
-        steps["train"] = f"{result['seconds']:.0f} s, fingerprint {result['fingerprint']}"
-    steps["embed"] = embed(library, str(out), qdrant, progress=progress, runner=runner)
-    return steps
+    steps = BuildSteps(
+        ingest=lambda path: ingest(path, library=library, progress=progress, runner=runner),
+        annotate=lambda: annotate(library, runner=runner),
+        train=lambda _, config, out: train(library, config, str(out), progress=progress),
+        embed=lambda out: embed(library, str(out), qdrant, progress=progress, runner=runner),
+    )
+    return build_library(paths, library, config or load_config(), steps)

@@ -23,16 +23,12 @@ from dancesearch.ingest import (
     IngestConfig,
     ItemResult,
     Summary,
-    commit,
-    cut_change,
-    input_hash,
-    plan,
+    arrays_gone,
+    commit_run,
+    internal_error,
+    plan_run,
     process_item,
-    recorded_config,
-    recut_items,
-    settled,
-    summarise,
-    unchanged_items,
+    scan,
 )
 from dancesearch.storage.library import Library
 
@@ -87,25 +83,17 @@ def ingest_items(
     progress: bool,
     min_age_s: float,
 ) -> Summary:
-    """`ingest`, its item tasks on the task runner this flow is given."""
+    """`ingest`, its item tasks on the task runner this flow is given: the run is planned and
+    committed by dancesearch.ingest (plan_run, commit_run) under the library's lock."""
     started = time.perf_counter()
-    items, skipped_roots = plan(Path(path).resolve(), fmt)
-    waiting: list[str] = []
-    if min_age_s > 0:
-        items, waiting = settled(items, min_age_s)
+    found = scan(Path(path).resolve(), fmt, min_age_s)
     lib = Library(library, create=True)
-    hashes = {str(item): input_hash(item, f) for item, f in items}
     with lib.lock():
-        config = config or recorded_config(lib)
-        recut = cut_change(lib, config)
-        others = recut_items(lib, config, items)
-        hashes |= {str(item): input_hash(item, f) for item, f in others}
-        items += others
-        unchanged = unchanged_items(lib, hashes, config)
-        todo = [(str(item), f) for item, f in items if str(item) not in unchanged]
+        run = plan_run(lib, found, config)
+        root, config = str(lib.root), run.config
         futures = {
-            ingest_item.submit(item, f, str(lib.root), config, hashes[item], lib.uid): (item, f)
-            for item, f in todo
+            ingest_item.submit(item, f, root, config, run.hashes[item], lib.uid): (item, f)
+            for item, f in run.todo
         }
         results: list[ItemResult] = []
         for future in tqdm(
@@ -118,18 +106,13 @@ def ingest_items(
             item, f = futures[future]
             try:
                 result = future.result()
-                if result.status == "ok" and not lib.has_arrays(
-                    [s["seq_id"] for s in result.sequences], config.feature_key()
-                ):
+                if arrays_gone(lib, result, config):
                     result = ingest_item.with_options(refresh_cache=True)(
-                        item, f, str(lib.root), config, hashes[item], lib.uid
+                        item, f, root, config, run.hashes[item], lib.uid
                     )
             except Exception as e:  # a bug in one item must not lose the others
-                result = ItemResult(item, f, hashes[item], "skipped", f"internal error: {e!r}")
+                result = internal_error(item, f, run.hashes[item], e)
             results.append(result)
-        commit(lib, results, config)
-    summary = summarise(results, len(unchanged), skipped_roots)
-    summary.recut = recut
-    summary.waiting = waiting
+        summary = commit_run(lib, run, results)
     summary.seconds = time.perf_counter() - started
     return summary

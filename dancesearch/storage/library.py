@@ -121,6 +121,17 @@ class Library:
         recorded since this object was made."""
         return dict(self._read_info().get(section) or {})
 
+    def feature_key(self) -> str:
+        """The feature store holding the library's arrays (features/<key>/), as ingest recorded
+        it in library.json. Raises LibraryError before the first ingest has recorded one."""
+        key = self.recorded("ingest").get("feature_key")
+        if not key:
+            raise LibraryError(
+                f"{self.root}: not ingested yet (library.json records no feature store); "
+                f"run `dancesearch ingest PATH --library {self.root}` first"
+            )
+        return str(key)
+
     def record(self, section: str, data: dict[str, Any]) -> None:
         """Record data under section of library.json (atomically; call under the lock)."""
         info = {**self._read_info(), section: data}

@@ -1,18 +1,29 @@
-"""Annotation end to end on a small real library: every source, the flow and the CLI."""
+"""Annotation end to end on a small real library: every source, the flow and the CLI; and the
+batching of descriptors the annotate flow runs in parallel."""
 
 import json
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from dancesearch.annotate.captions import validate
-from dancesearch.annotate.pipeline import annotations_current, train_clip_ids
+from dancesearch.annotate.pipeline import (
+    annotations_current,
+    descriptor_batches,
+    join_descriptors,
+    library_descriptors,
+    source_descriptors,
+    train_clip_ids,
+)
 from dancesearch.annotate.tagger import fit_calibration
 from dancesearch.annotate.taxonomy import TagAssignment, Tagset, load_taxonomy
 from dancesearch.cli import main
 from dancesearch.flows.ingest import ingest
 from dancesearch.storage.library import Library
+from tests.fixtures import motions as fx
 
 PICKS = {
     "m2d": ["DANCE_W_24", "DANCE_C_8", "DANCE_R_2"],
@@ -135,3 +146,24 @@ def test_a_bad_expert_file_stops_before_any_work(library, tmp_path):
     result = run("annotate", "--library", lib.root, "--expert", bad)
     assert result.exit_code == 2 and "bad.csv" in result.output and "legs.moonwalk" in result.output
     assert lib.table("tags").equals(before)
+
+
+def test_descriptors_are_measured_in_one_batch_per_source_and_joined(tmp_path):
+    lib = Library(tmp_path / "lib", create=True)
+    assert descriptor_batches(lib) == []  # no clips: not even a feature key is asked for
+    assert join_descriptors([]).empty
+    lib.record("ingest", {"feature_key": "k"})
+    for seq_id, joints in (("t/a", fx.walk(4.0)), ("s/b", fx.jumps(3.0))):
+        lib.save_motion(seq_id, joints)
+        lib.save_features(seq_id, "k", motion=np.zeros((len(joints), 1)))
+    clips = pd.DataFrame({"clip_id": ["t/a@000000", "s/b@000000"], "seq_id": ["t/a", "s/b"],
+                          "source": ["t", "s"], "start_frame": [0, 0], "n_frames": [120, 90],
+                          "has_music": [False, False], "bpm": [None, None]})  # fmt: skip
+    lib.write_table("clips", clips)
+    batches = descriptor_batches(lib)
+    assert batches == [("s", "k"), ("t", "k")]
+    frames = [source_descriptors(lib, source, key) for source, key in batches]
+    assert [list(f["clip_id"]) for f in frames] == [["s/b@000000"], ["t/a@000000"]]
+    joined = join_descriptors(frames)
+    expected = library_descriptors(lib, clips.iloc[[1, 0]], "k").reset_index(drop=True)
+    pd.testing.assert_frame_equal(joined, expected)

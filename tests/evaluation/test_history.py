@@ -37,3 +37,14 @@ def test_history_appends_whole_lines_and_warns_when_r1_falls(tmp_path):
 def test_no_warning_for_a_small_change():
     lines = [history.entry(result(20.0)), history.entry(result(18.5))]
     assert history.drops(lines) == []
+
+
+def test_the_published_page_holds_the_figures_the_warnings_and_the_history():
+    lines = [history.entry(result(20.0)), history.entry(result(17.0))]
+    text, warnings = history.page("mylib", result(17.0), "test", lines)
+    assert warnings == history.drops(lines) and len(warnings) == 2
+    assert text.startswith("# Evaluation of mylib (model abc123)\n\nText -> dance through Qdrant")
+    assert f"**Warning:** {warnings[0]}" in text
+    assert text.endswith("## History\n\n" + history.markdown(lines))
+    quiet, none = history.page("mylib", result(20.0), "test", lines[:1])
+    assert none == [] and "Warning" not in quiet

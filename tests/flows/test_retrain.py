@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from dancesearch.flows.deploy import RETRAINS, retrain
+from dancesearch.flows.deploy import retrain
+from dancesearch.promote import RETRAINS
 from dancesearch.search.query import Searcher
 
 TINY = """

@@ -122,3 +122,12 @@ def test_a_write_failing_half_way_keeps_the_old_file_intact(tmp_path, monkeypatc
     assert not list(tmp_path.rglob("*.tmp"))
     write(lib, NEW)  # and the next write goes through
     assert read(lib) != old
+
+
+def test_the_feature_key_is_the_one_ingest_recorded(tmp_path):
+    lib = Library(tmp_path, create=True)
+    with pytest.raises(LibraryError, match="not ingested yet"):
+        lib.feature_key()
+    lib.record("ingest", {"feature_key": "abc123def456", "clips": {}})
+    assert lib.feature_key() == "abc123def456"
+    assert Library(tmp_path).feature_key() == "abc123def456"

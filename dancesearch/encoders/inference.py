@@ -14,6 +14,7 @@ import torch
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Batch, ClipSet, Normaliser, make_batch
 from dancesearch.encoders.model import DanceStates, DanceTextModel
+from dancesearch.encoders.onnx_text import PRECISION, QueryEncoder
 from dancesearch.encoders.text import text_cache
 from dancesearch.errors import ConfigError
 from dancesearch.storage.library import Library
@@ -87,19 +88,20 @@ def torch_texts(
     return lambda texts: encode_texts(model, texts, cache).numpy()
 
 
-def query_texts(ckpt: ckpt_io.Checkpoint, folder: str | Path | None = None) -> TextEncoder:
+def query_texts(
+    ckpt: ckpt_io.Checkpoint, folder: str | Path | None = None, precision: str = PRECISION
+) -> TextEncoder:
     """The checkpoint's text side as `dancesearch query` runs it: the ONNX export in
     folder/text/ when the checkpoint folder has one (so the encoder people query with is the
-    one measured), else the torch model, reading cached backbone vectors when the backbone was
-    not fine-tuned. An export of another checkpoint is refused, as `query` refuses it."""
+    one measured; precision: its "float" graph, which queries run, or its "int8" one), else the
+    torch model, reading cached backbone vectors when the backbone was not fine-tuned. An
+    export of another checkpoint is refused, as `query` refuses it."""
     export = None if folder is None else _folder(Path(folder)) / "text"
     if export is None or not (export / "text.json").exists():
         cache = None if ckpt.config.model.text.finetune else text_cache(ckpt.config)
         return torch_texts(ckpt.model(), cache)
-    # torch-free and importing nothing above dancesearch.errors: the reader `query` uses
-    from dancesearch.encoders.onnx_text import QueryEncoder
 
-    encoder = QueryEncoder.load(export, threads=torch.get_num_threads())
+    encoder = QueryEncoder.load(export, threads=torch.get_num_threads(), precision=precision)
     if encoder.fingerprint != ckpt.fingerprint:
         raise ConfigError(
             f"{export}: the text export of checkpoint {encoder.fingerprint}, not of "

@@ -1,6 +1,6 @@
 """The fast query encoder: the ONNX export of a checkpoint's text side gives what
-model.encode_text gives (frozen MiniLM, with an adapter, fine-tuned), loads without torch, and
-refuses what it cannot encode faithfully."""
+model.encode_text gives (frozen MiniLM, with an adapter, fine-tuned), its int8 graph stays
+close to it, it loads without torch, and it refuses what it cannot encode faithfully."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import torch
 from dancesearch import checkpoint as ckpt_io
 from dancesearch.dataset import Normaliser
 from dancesearch.encoders.config import RunConfig
-from dancesearch.encoders.export import ensure_text_export, export_text
+from dancesearch.encoders.export import ensure_text_export, export_text, quantize_text_export
 from dancesearch.encoders.model import DanceTextModel, build_model
 from dancesearch.encoders.onnx_text import QueryEncoder
 from dancesearch.encoders.registry import PRESETS
@@ -79,7 +79,9 @@ CONFIGS = {
 class Exported:
     def __init__(self, folder: Path, model: DanceTextModel, fingerprint: str) -> None:
         self.folder, self.model, self.fingerprint = folder, model, fingerprint
-        self.encoder = QueryEncoder.load(folder / "text")
+        self.encoder = QueryEncoder.load(folder / "text")  # float: what queries run
+        quantize_text_export(folder / "text")
+        self.int8 = QueryEncoder.load(folder / "text", precision="int8")
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +111,27 @@ def test_onnx_gives_what_encode_text_gives(exports: dict[str, Exported], name: s
         cosine = (got * expected).sum(1) / np.linalg.norm(expected, axis=1)
         assert cosine.min() >= 0.9999, TEXTS[int(cosine.argmin())]
     assert e.encoder.fingerprint == e.fingerprint and e.encoder.max_tokens == 256
+
+
+def nearest(vectors: np.ndarray) -> np.ndarray:
+    sim = vectors @ vectors.T
+    np.fill_diagonal(sim, -np.inf)
+    return sim.argmax(1)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_the_int8_graph_stays_close_to_the_float_one(exports: dict[str, Exported], name: str):
+    e = exports[name]
+    exact, fast = e.encoder.encode(TEXTS), e.int8.encode(TEXTS)
+    assert fast.shape == exact.shape and fast.dtype == np.float32
+    assert np.abs(np.linalg.norm(fast, axis=1) - 1).max() < 1e-5
+    cosine = (fast * exact).sum(1)
+    assert cosine.min() >= 0.97, TEXTS[int(cosine.argmin())]  # trained model: 0.99 (query_int8.md)
+    # each text's nearest other text is (nearly always) the same under both graphs
+    assert (nearest(exact) == nearest(fast)).mean() >= 0.9
+    folder = e.folder / "text"
+    int8, weights = (folder / "model.int8.onnx").stat(), (folder / "model.onnx.data").stat()
+    assert int8.st_size < 0.7 * weights.st_size
 
 
 def test_a_finetuned_backbone_is_exported_with_its_own_weights(exports) -> None:
@@ -161,6 +184,15 @@ def test_missing_or_broken_exports_name_the_file(exports, tmp_path: Path) -> Non
         (folder / broken).write_text("{not json")
         with pytest.raises(ConfigError, match=rf"{re.escape(broken)}\b.*dancesearch train"):
             QueryEncoder.load(folder)
+    folder = tmp_path / "no-int8"
+    folder.mkdir()
+    for f in source.iterdir():
+        if f.name != "model.int8.onnx":
+            (folder / f.name).symlink_to(f)
+    with pytest.raises(ConfigError, match=r"model\.int8\.onnx\b.*dancesearch train"):
+        QueryEncoder.load(folder, precision="int8")
+    with pytest.raises(ConfigError, match="precision 'int4'"):
+        QueryEncoder.load(source, precision="int4")
 
 
 def test_ensure_text_export_follows_the_checkpoint(exports, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The page of `dancesearch serve` in a real browser against the real server: search, a filter
 that re-runs the query, a clip whose skeleton follows its music, two clips on one timeline,
-"more like this", an API error shown on the page, and a rating in Rate mode.
+"more like this", an API error shown on the page, a rating in Rate mode and the API docs -- all
+under the server's Content-Security-Policy (no violation allowed).
 
 Drives Debian's Chromium (never a downloaded one) headless through Playwright, with WebGL in
 SwiftShader and sound allowed without a click. Screenshots of each step go to
@@ -69,15 +70,19 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:
-    """A fresh page; fails the test on any uncaught script error."""
+    """A fresh page; fails the test on any uncaught script error and on anything the server's
+    Content-Security-Policy blocked (Chromium reports each on the console)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
+    blocked: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
     yield page
     context.close()
     assert not errors, f"script errors on the page: {errors}"
+    assert not blocked, f"blocked by the Content-Security-Policy: {blocked}"
 
 
 def shot(page: Any, name: str) -> None:
@@ -282,3 +287,10 @@ def test_rate_a_pair_in_study_mode(page, server):
         " return f && f.dataset.trialId !== id; }",
         arg=rated,
     )
+
+
+def test_the_api_docs_page_runs(page):
+    page.goto("/docs")
+    page.wait_for_selector(".opblock")  # Swagger UI drew the operations from /openapi.json
+    assert page.locator(".opblock-summary-path", has_text="/api/search").count() == 1
+    shot(page, "10-docs")

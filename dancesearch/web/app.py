@@ -33,7 +33,7 @@ from dancesearch.storage.filters import SearchFilter
 from dancesearch.web import media
 from dancesearch.web.security import BoundedBody, SecurityHeaders, TrustedHosts, allowed_hosts
 from dancesearch.web.study import FILE as STUDY_FILE
-from dancesearch.web.study import Study
+from dancesearch.web.study import AlreadyRated, NotYourTrial, Study, StudyFull
 
 STATIC = Path(__file__).parent / "static"
 GZIP_MIN_BYTES = 1024  # smaller answers go as they are
@@ -221,7 +221,8 @@ def create_app(
 
     @app.get("/api/study/next")
     def study_next(rater: Annotated[str, Query(min_length=1, max_length=64)]) -> Any:
-        """A blind trial: a held-out caption and two clips, A and B."""
+        """A blind trial: a held-out caption and two clips, A and B. A rater with unrated
+        trials enough gets one of them again."""
         s = searcher()
 
         def top1(mode: str, text: str) -> str | None:
@@ -230,6 +231,8 @@ def create_app(
 
         try:
             trial = state["study"].new_trial(rater, study_captions(state["clips"]), top1)
+        except StudyFull as e:
+            raise HTTPException(429, str(e)) from None
         except DancesearchError as e:
             raise HTTPException(400, str(e)) from None
         return {"trial_id": trial.trial_id, "query": trial.query,
@@ -237,10 +240,15 @@ def create_app(
 
     @app.post("/api/study/rate")
     def study_rate(body: Rated) -> Any:
-        """Store a rater's 1-5 ratings of both clips of a trial."""
+        """Store a rater's 1-5 ratings of both clips of a trial issued to them; the same
+        rating again changes nothing."""
         try:
             state["study"].rate(body.trial_id, body.rater, (body.left.motion, body.left.music),
                                 (body.right.motion, body.right.music))  # fmt: skip
+        except NotYourTrial as e:
+            raise HTTPException(403, str(e)) from None
+        except AlreadyRated as e:
+            raise HTTPException(409, str(e)) from None
         except DancesearchError as e:
             raise HTTPException(400, str(e)) from None
         return {"ok": True}

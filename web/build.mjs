@@ -31,9 +31,11 @@ await esbuild.build({
 });
 copyFileSync(join(here, "src", "index.html"), join(out, "index.html"));
 
-// the API docs page (/docs) loads Swagger UI from here, not from a CDN
+// the API docs page (/docs) loads Swagger UI from here, not from a CDN, and starts it from a
+// script file of its own (the server's Content-Security-Policy allows no inline script)
 const swagger = join(here, "node_modules", "swagger-ui-dist");
 mkdirSync(join(out, "docs"), { recursive: true });
+for (const file of ["index.html", "init.js"]) copyFileSync(join(here, "src", "docs", file), join(out, "docs", file));
 for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE"]) {
   copyFileSync(join(swagger, file), join(out, "docs", file));
 }

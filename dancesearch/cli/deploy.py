@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from dancesearch.cli.search import qdrant_option
+from dancesearch.cli.web import allowed_host_option
 from dancesearch.errors import ConfigError
 from dancesearch.flows.schedule import EVALUATE_CRON, REFRESH_EVERY, RETRAIN_CRON, SETTLE_S
 
@@ -61,6 +62,7 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
                   "Qdrant, which one process may open; off with --qdrant].")  # fmt: skip
     @click.option("--host", default="127.0.0.1", show_default=True, help="The page's address.")
     @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+    @allowed_host_option
     def deploy(
         library: Path,
         watch: tuple[Path, ...],
@@ -73,6 +75,7 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         web: bool | None,
         host: str,
         port: int,
+        allowed_hosts: tuple[str, ...],
     ) -> None:
         """Serve the scheduled deployments until interrupted.
 
@@ -106,7 +109,7 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         stop_web = None
         try:
             if qdrant is None if web is None else web:
-                stop_web = _start_web(lib.root, qdrant, host, port)
+                stop_web = _start_web(lib.root, qdrant, host, port, allowed_hosts)
             from prefect import serve
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -126,7 +129,9 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
                 prefect_server.stop(started)
 
 
-def _start_web(library: Path, qdrant: str | None, host: str, port: int) -> Callable[[], None]:
+def _start_web(
+    library: Path, qdrant: str | None, host: str, port: int, allowed_hosts: tuple[str, ...]
+) -> Callable[[], None]:
     """The search page on a thread of this process; returns a function that stops it."""
     import uvicorn
 
@@ -137,7 +142,7 @@ def _start_web(library: Path, qdrant: str | None, host: str, port: int) -> Calla
     Searcher.open(library, qdrant).close()  # no collection or a held one fails here, clearly
     warn_if_exposed(host)
     url = page_url(host, port)
-    app = create_app(library, qdrant, url=url)
+    app = create_app(library, qdrant, url=url, hosts=allowed_hosts)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()

@@ -27,7 +27,11 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         help="The two rankings the user study compares, A:B, of hybrid, dense, text and "
         "target (the clip the caption was written for).",
     )
-    def serve(library: Path, qdrant: str | None, host: str, port: int, study: str) -> None:
+    @allowed_host_option
+    def serve(
+        library: Path, qdrant: str | None, host: str, port: int, study: str,
+        allowed_hosts: tuple[str, ...],
+    ) -> None:  # fmt: skip
         """Serve the search page and its JSON API (OpenAPI docs at /docs)."""
         import uvicorn
 
@@ -38,7 +42,7 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         warn_if_exposed(host)
         url = page_url(host, port)
         click.echo(f"dancesearch: {url}/  (API docs {url}/docs; Ctrl-C stops)")
-        app = create_app(library, qdrant, url=url, study_arms=arms)
+        app = create_app(library, qdrant, url=url, study_arms=arms, hosts=allowed_hosts)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
     @main.group()
@@ -57,6 +61,17 @@ def register(main: click.Group, library_option: Callable[[Any], Any]) -> None:
         if not path.is_file():
             raise ConfigError(f"{path}: no ratings yet; rate in `dancesearch serve`'s Rate mode")
         click.echo(Study(path, parse_arms(arms)).report())
+
+
+allowed_host_option = click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    envvar="DANCESEARCH_ALLOWED_HOSTS",
+    help="A host name the page is reached by, besides loopback and --host (repeatable; "
+    "'*' allows any, for a proxy that checks it). Requests naming another host get 400.",
+)
 
 
 def page_url(host: str, port: int) -> str:

@@ -1,7 +1,8 @@
 """The HTTP API and the page of `dancesearch serve`: the same Searcher as `dancesearch query`
 (no second search implementation), clip metadata, motion and music, ratings for the user study,
 and the built page from static/. Every parameter is validated; media are found through the
-catalogue by clip id; request bodies are bounded; no CORS.
+catalogue by clip id; request bodies are bounded, Host headers checked and security headers
+sent (security.py); static files and JSON go gzip-compressed when asked; no CORS.
 
 While it runs it holds the library's Qdrant Edge collection and writes <library>/serve.json,
 through which `dancesearch query` in another terminal reaches it.
@@ -12,14 +13,15 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
@@ -29,11 +31,12 @@ from dancesearch.serving.handoff import write_handoff
 from dancesearch.serving.jobs import JOBS, do_job
 from dancesearch.storage.filters import SearchFilter
 from dancesearch.web import media
+from dancesearch.web.security import BoundedBody, SecurityHeaders, TrustedHosts, allowed_hosts
 from dancesearch.web.study import FILE as STUDY_FILE
-from dancesearch.web.study import Study
+from dancesearch.web.study import AlreadyRated, NotYourTrial, Study, StudyFull
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY_BYTES = 16 * 1024
+GZIP_MIN_BYTES = 1024  # smaller answers go as they are
 PAGE_LIMIT = 100  # results per request from the page's API
 FOLLOW_S = 5.0  # how often searches check whether another process switched the collection
 Text = Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)]
@@ -62,9 +65,11 @@ def create_app(
     qdrant: str | None = None,
     url: str | None = None,
     study_arms: tuple[str, str] = ("hybrid", "dense"),
+    hosts: Iterable[str] = (),
 ) -> FastAPI:
     """The app over one library; url: where it listens, written to <library>/serve.json for
-    other processes (None writes nothing)."""
+    other processes (None writes nothing). It answers requests whose Host is loopback, url's
+    host or one of `hosts` (the names a deployment is reached by; "*": any)."""
     root = Path(library)
     state: dict[str, Any] = {}
 
@@ -105,14 +110,11 @@ def create_app(
         redoc_url=None,
     )
 
-    @app.middleware("http")
-    async def bounded_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": "request body too large"}, status_code=413)
-        return await call_next(request)
+    # the last added runs first: headers on every answer, then the Host, then the body size
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)  # not audio (starlette>=1.5)
+    app.add_middleware(BoundedBody)
+    app.add_middleware(TrustedHosts, hosts=allowed_hosts(urlsplit(url or "").hostname, hosts))
+    app.add_middleware(SecurityHeaders)
 
     def searcher() -> Searcher:
         """The Searcher over the current collection: another process (a deployment writing to
@@ -219,7 +221,8 @@ def create_app(
 
     @app.get("/api/study/next")
     def study_next(rater: Annotated[str, Query(min_length=1, max_length=64)]) -> Any:
-        """A blind trial: a held-out caption and two clips, A and B."""
+        """A blind trial: a held-out caption and two clips, A and B. A rater with unrated
+        trials enough gets one of them again."""
         s = searcher()
 
         def top1(mode: str, text: str) -> str | None:
@@ -228,6 +231,8 @@ def create_app(
 
         try:
             trial = state["study"].new_trial(rater, study_captions(state["clips"]), top1)
+        except StudyFull as e:
+            raise HTTPException(429, str(e)) from None
         except DancesearchError as e:
             raise HTTPException(400, str(e)) from None
         return {"trial_id": trial.trial_id, "query": trial.query,
@@ -235,10 +240,15 @@ def create_app(
 
     @app.post("/api/study/rate")
     def study_rate(body: Rated) -> Any:
-        """Store a rater's 1-5 ratings of both clips of a trial."""
+        """Store a rater's 1-5 ratings of both clips of a trial issued to them; the same
+        rating again changes nothing."""
         try:
             state["study"].rate(body.trial_id, body.rater, (body.left.motion, body.left.music),
                                 (body.right.motion, body.right.music))  # fmt: skip
+        except NotYourTrial as e:
+            raise HTTPException(403, str(e)) from None
+        except AlreadyRated as e:
+            raise HTTPException(409, str(e)) from None
         except DancesearchError as e:
             raise HTTPException(400, str(e)) from None
         return {"ok": True}
@@ -272,14 +282,8 @@ def create_app(
             return FileResponse(STATIC / "index.html")
 
         @app.get("/docs", include_in_schema=False)
-        def docs() -> HTMLResponse:
-            return get_swagger_ui_html(
-                openapi_url=app.openapi_url or "/openapi.json",
-                title="dancesearch API",
-                swagger_js_url="/static/docs/swagger-ui-bundle.js",
-                swagger_css_url="/static/docs/swagger-ui.css",
-                swagger_favicon_url="/static/docs/favicon-32x32.png",
-            )
+        def docs() -> FileResponse:
+            return FileResponse(STATIC / "docs" / "index.html")  # Swagger UI, no inline script
 
     return app
 

@@ -1,12 +1,15 @@
 """The user study of the paper's Table 4: for a caption of a held-out clip, the top-1 results of
 two rankings (or a ranking and the clip the caption was written for), shown blind in random
 order and rated 1-5 for text-motion consistency and text-music relevance. Trials and ratings
-live in SQLite inside the library (<library>/study.sqlite)."""
+live in SQLite inside the library (<library>/study.sqlite, readable by its owner only: it holds
+the raters' names). A trial is rated once, by the rater it was issued to."""
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -15,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dancesearch.errors import ConfigError
+from dancesearch.errors import ConfigError, DancesearchError
 
 FILE = "study.sqlite"
+MAX_OPEN_PER_RATER = 3  # trials issued to a rater and not rated; beyond, one of them again
+MAX_OPEN = 10_000  # unrated trials of all raters; beyond, no new trial until some are rated
 ARMS = ("hybrid", "dense", "text", "target")  # target: the clip the caption was written for
 SCHEMA = """
 create table if not exists trials (
@@ -29,7 +34,20 @@ create table if not exists ratings (
     motion integer, music integer, created real,
     primary key (trial_id, rater, side)
 );
+create index if not exists trials_by_rater on trials (rater, created);
 """
+
+
+class NotYourTrial(DancesearchError):
+    """A rating for a trial that was issued to another rater."""
+
+
+class AlreadyRated(DancesearchError):
+    """A second rating of a trial that differs from its first."""
+
+
+class StudyFull(DancesearchError):
+    """Too many trials are issued and not rated to issue another."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,12 @@ class Study:
 
     def __init__(self, path: Path, arms: tuple[str, str] = ("hybrid", "dense")) -> None:
         self.path, self.arms = path, arms
+        # the file holds raters' names: its owner's only, an older file made so too (SQLite
+        # gives its journal the file's mode)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        self._writing = threading.Lock()  # count-then-insert and check-then-rate stay whole
         with self._db() as db:
             db.executescript(SCHEMA)
 
@@ -69,7 +93,40 @@ class Study:
     ) -> Trial:
         """A trial for a random (caption, its clip): the two arms' top-1 clips (top1(arm,
         caption); the target arm is the caption's clip), in random order; a caption whose two
-        clips coincide is passed over."""
+        clips coincide is passed over.
+
+        A rater holding MAX_OPEN_PER_RATER unrated trials gets the longest-waiting of them
+        again instead of a new one, so asking again and again adds no rows and the page keeps
+        working; StudyFull when MAX_OPEN trials of all raters wait for a rating."""
+        with self._writing, self._db() as db:
+            waiting = db.execute(
+                "select trial_id, query, left_clip, right_clip from trials t where rater = ?"
+                " and not exists (select 1 from ratings r where r.trial_id = t.trial_id)"
+                " order by created",
+                (rater,),
+            ).fetchall()
+            if len(waiting) >= MAX_OPEN_PER_RATER:
+                # issued again now: the next call brings the next-longest-waiting one
+                db.execute("update trials set created = ? where trial_id = ?",
+                           (time.time(), waiting[0][0]))  # fmt: skip
+                return Trial(*waiting[0])
+            (n_open,) = db.execute(
+                "select count(*) from trials t where not exists"
+                " (select 1 from ratings r where r.trial_id = t.trial_id)"
+            ).fetchone()
+            if n_open >= MAX_OPEN:
+                raise StudyFull(f"{n_open} pairs wait for a rating; try again later")
+            return self._new_trial(db, rater, captions, top1, seed, tries)
+
+    def _new_trial(
+        self,
+        db: sqlite3.Connection,
+        rater: str,
+        captions: list[tuple[str, str]],
+        top1: Callable[[str, str], str | None],
+        seed: int | None,
+        tries: int,
+    ) -> Trial:
         rng = random.Random(seed)
         for _ in range(tries):
             text, own = rng.choice(captions)
@@ -79,12 +136,11 @@ class Study:
             order = [0, 1] if rng.random() < 0.5 else [1, 0]
             left, right = (clips[i] for i in order)
             trial = Trial(str(uuid.uuid4()), text, str(left), str(right))
-            with self._db() as db:
-                db.execute(
-                    "insert into trials values (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (trial.trial_id, time.time(), rater, text, left, self.arms[order[0]],
-                     right, self.arms[order[1]]),
-                )  # fmt: skip
+            db.execute(
+                "insert into trials values (?, ?, ?, ?, ?, ?, ?, ?)",
+                (trial.trial_id, time.time(), rater, text, left, self.arms[order[0]],
+                 right, self.arms[order[1]]),
+            )  # fmt: skip
             return trial
         raise ConfigError("no caption gives two different clips to compare")
 
@@ -92,22 +148,34 @@ class Study:
         self, trial_id: str, rater: str, left: tuple[int, int | None],
         right: tuple[int, int | None],
     ) -> None:  # fmt: skip
-        """Store (motion, music) ratings 1-5 of both sides (music None for a silent clip)."""
+        """Store (motion, music) ratings 1-5 of both sides (music None for a silent clip).
+        NotYourTrial when the trial was issued to another rater; the same rating again changes
+        nothing; AlreadyRated for a different one (the first judgement stands)."""
         for value in (*left, *right):
             if value is not None and not 1 <= value <= 5:
                 raise ConfigError(f"rating {value}: give a whole number from 1 to 5")
-        with self._db() as db:
+        with self._writing, self._db() as db:
             row = db.execute(
-                "select left_clip, left_arm, right_clip, right_arm from trials where trial_id = ?",
+                "select rater, left_clip, left_arm, right_clip, right_arm from trials"
+                " where trial_id = ?",
                 (trial_id,),
             ).fetchone()
             if row is None:
                 raise ConfigError(f"trial {trial_id!r}: no such trial")
+            if row[0] != rater:
+                raise NotYourTrial(f"trial {trial_id!r} was given to another rater")
+            given = db.execute(
+                "select side, motion, music from ratings where trial_id = ?", (trial_id,)
+            ).fetchall()
+            if given:
+                if {side: (m, u) for side, m, u in given} == {"left": left, "right": right}:
+                    return
+                raise AlreadyRated(f"trial {trial_id!r} is rated already; ask for the next pair")
             for side, (clip, arm), (motion, music) in (
-                ("left", row[0:2], left), ("right", row[2:4], right)
+                ("left", row[1:3], left), ("right", row[3:5], right)
             ):  # fmt: skip
                 db.execute(
-                    "insert or replace into ratings values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "insert into ratings values (?, ?, ?, ?, ?, ?, ?, ?)",
                     (trial_id, rater, side, arm, clip, motion, music, time.time()),
                 )
 

@@ -24,7 +24,7 @@ SILENT = "bandai/dataset-1_run_childish_001@000000"
 
 @pytest.fixture(scope="module")
 def client(searchable: Path):
-    with TestClient(create_app(searchable)) as c:
+    with TestClient(create_app(searchable), base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -1,6 +1,8 @@
 """The page of `dancesearch serve` in a real browser against the real server: search, a filter
 that re-runs the query, a clip whose skeleton follows its music, two clips on one timeline,
-"more like this", an API error shown on the page, and a rating in Rate mode.
+"more like this", an API error shown on the page (and the results it no longer answers gone),
+the API's own input limits, every clip's skeleton framed to fill its canvas, a rating in Rate
+mode, and the API docs -- all under the server's Content-Security-Policy (no violation allowed).
 
 Drives Debian's Chromium (never a downloaded one) headless through Playwright, with WebGL in
 SwiftShader and sound allowed without a click. Screenshots of each step go to
@@ -9,6 +11,7 @@ test-output/screenshots/. Skips where /usr/bin/chromium is missing (`apt-get ins
 
 from __future__ import annotations
 
+import collections
 import json
 import shutil
 import urllib.error
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from dancesearch.storage.library import Library
 from tests.fixtures.searchable import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,15 +73,19 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:
-    """A fresh page; fails the test on any uncaught script error."""
+    """A fresh page; fails the test on any uncaught script error and on anything the server's
+    Content-Security-Policy blocked (Chromium reports each on the console)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
+    blocked: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
     yield page
     context.close()
     assert not errors, f"script errors on the page: {errors}"
+    assert not blocked, f"blocked by the Content-Security-Policy: {blocked}"
 
 
 def shot(page: Any, name: str) -> None:
@@ -237,9 +245,14 @@ def test_more_like_this(page, server):
         "() => Number(document.querySelector('#results .card').dataset.frame) >= 0"
     )
     assert reference in page.locator("#summary .like").inner_text()
-    expected = get_json(f"{server}/api/similar/{reference}?limit=12")["results"]
+    expected = get_json(f"{server}/api/similar/{reference}?limit=12&per_sequence=2")["results"]
     shown = page.eval_on_selector_all("#results .card", "cs => cs.map(c => c.dataset.clipId)")
     assert shown == [r["clip_id"] for r in expected]
+    # other dances, not the next seconds of one recording (which the plain ranking would give)
+    recordings = collections.Counter(clip_id.split("@")[0] for clip_id in shown)
+    assert max(recordings.values()) <= 2, recordings
+    plain = get_json(f"{server}/api/similar/{reference}?limit=12")["results"]
+    assert max(collections.Counter(r["clip_id"].split("@")[0] for r in plain).values()) > 2
     shot(page, "05-more-like-this")
 
 
@@ -250,6 +263,83 @@ def test_an_api_error_is_shown_on_the_page(page):
     text = message.inner_text()
     assert "hip-hop" in text and "waltz" in text  # the server's sentence lists the valid ones
     shot(page, "06-error")
+
+
+def test_an_error_clears_the_results_it_no_longer_answers(page):
+    search(page, "a waltz")
+    page.fill("#f-bpm-min", "1")
+    page.press("#f-bpm-min", "Tab")  # a change runs the search again: every waltz passes
+    page.wait_for_function(f"() => {CARDS}.length > 0 && !{CARDS}[0].closest('[aria-busy]')")
+    assert "bpm_min=1" in page.url
+    page.fill("#f-bpm-max", "0")  # below the lowest: the server refuses the range
+    page.press("#f-bpm-max", "Tab")
+    message = page.locator("#message")
+    message.wait_for(state="visible")
+    assert "bpm" in message.inner_text().lower()
+    page.wait_for_function(f"() => {CARDS}.length === 0")
+    assert "could not be run" in page.locator("#summary").inner_text()
+    shot(page, "06b-error-clears")
+
+
+def test_the_page_takes_what_the_api_takes(page):
+    page.goto("/?view=rate")
+    name = "n" * 70
+    page.fill("#rater", name)
+    assert page.input_value("#rater") == name[:64]  # the API takes names up to 64 characters
+    with page.expect_response(lambda r: "/api/study/next" in r.url) as answer:
+        page.press("#rater", "Enter")
+    assert answer.value.status == 200
+    page.locator("#trial form.trial").wait_for()
+    # a search reads 2000 characters: the box takes more, says so, and cuts when it searches
+    # (by words: the model's ranking has a shorter limit in tokens, which its error names)
+    page.goto("/?mode=text")
+    words = "a slow waltz with wide turns " * 80  # 2320 characters
+    page.fill("#q", words)
+    note = page.locator("#q-note")
+    assert note.is_visible() and "2000" in note.inner_text()
+    with page.expect_response(lambda r: "/api/search" in r.url) as answer:
+        page.press("#q", "Enter")
+    assert answer.value.status == 200
+    assert len(answer.value.json()["query"]) == 2000
+    assert page.input_value("#q") == words[:2000].strip()
+    assert "cut" in note.inner_text() and note.is_visible()
+    page.wait_for_selector("#results .card")
+
+
+def test_every_skeleton_fills_its_frame(page, searchable):
+    """Each clip of the library, at its first and last frame: the pose (its joints as the camera
+    projects them, which the player writes on the canvas) is inside the canvas, away from its
+    edges, and at least a third of its height or width -- a walk across the room included."""
+    n_clips = len(Library(searchable).clips())
+    page.goto(f"/?q=a+dance&mode=dense&limit={n_clips}")
+    cards = page.locator("#results .card")
+    cards.first.wait_for()
+    assert cards.count() == n_clips
+    small = []
+    for i in range(n_clips):
+        card = cards.nth(i)
+        card.scroll_into_view_if_needed()
+        stage = card.locator("canvas.stage")
+        for when in ("first", "last"):
+            if when == "last":
+                stage.evaluate("s => delete s.dataset.box")
+                card.locator("input.scrub").fill(card.locator("input.scrub").get_attribute("max"))
+            page.wait_for_function("s => s.dataset.box", arg=stage.element_handle())
+            left, top, right, bottom = map(float, stage.get_attribute("data-box").split())
+            inside = min(left, top) >= -0.01 and max(right, bottom) <= 1.01
+            centred = 0.15 <= (left + right) / 2 <= 0.85 and 0.15 <= (top + bottom) / 2 <= 0.85
+            large = max(right - left, bottom - top) >= 1 / 3
+            if not (inside and centred and large):
+                small.append((card.get_attribute("data-clip-id"), when, left, top, right, bottom))
+    shot(page, "09-framing")
+    assert not small, f"skeletons drawn small or off-centre: {small}"
+
+
+def test_the_api_docs_page_runs(page):
+    page.goto("/docs")
+    page.wait_for_selector(".opblock")  # Swagger UI drew the operations from /openapi.json
+    assert page.locator(".opblock-summary-path", has_text="/api/search").count() == 1
+    shot(page, "10-docs")
 
 
 def test_rate_a_pair_in_study_mode(page, server):

@@ -55,8 +55,12 @@ export function search(state) {
   return request(`/api/search?${p}`);
 }
 
+// "more like this" shows other dances, not the next seconds of the same recording
+export const SIMILAR_PER_RECORDING = 2;
+
 export function similar(clipId, state) {
   const p = filterParams(state);
+  p.set("per_sequence", String(SIMILAR_PER_RECORDING));
   return request(`/api/similar/${encodeURIComponent(clipId)}?${p}`);
 }
 

@@ -9,6 +9,7 @@ const QUALITY = ["fluidity", "intensity", "space", "musicality"];
 const MUSIC = ["rhythm", "energy", "valence"];
 const OWN_CONTROL = ["genre", "tempo"]; // tags with a control of their own
 const LIMITS = [6, 12, 24, 48];
+const limits = (now) => [...new Set([...LIMITS, now])].sort((a, b) => a - b); // a link's own shows as it is
 
 const facetOf = (tag) => tag.split(".")[0];
 const valueOf = (tag) => tag.split(".").slice(1).join(".");
@@ -116,7 +117,7 @@ export function renderFilters(form, facets, state, onChange) {
     select("source", "Source", [["", "any"], ...(facets.source || []).map((v) => [v, v])], state.source),
     bpmRange,
     ...tagGroups(tags, state),
-    select("limit", "Show", LIMITS.map((n) => [String(n), `${n} results`]), String(state.limit)),
+    select("limit", "Show", limits(state.limit).map((n) => [String(n), `${n} results`]), String(state.limit)),
     el("button", { type: "button", class: "clear" }, "Clear filters"),
   );
 

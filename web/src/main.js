@@ -11,12 +11,14 @@ import { filterCount, fromUrl, toUrl } from "./state.js";
 import { setupStudy } from "./study.js";
 
 const EXAMPLES = ["a slow waltz with wide turns", "a run in a happy style", "arms waving above the head"];
+const MAX_QUERY_CHARS = 2000; // the most a search reads (the API's, dancesearch.search.query)
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   message: $("message"),
   form: $("search-form"),
   q: $("q"),
+  qNote: $("q-note"),
   mode: $("mode"),
   filters: $("filters"),
   filterCount: $("filter-count"),
@@ -64,8 +66,25 @@ function syncFilters() {
   if (key) ui.filters.querySelector(key)?.focus();
 }
 
+/** Characters as the server counts them (code points, not UTF-16 units). */
+const chars = (text) => Array.from(text);
+
+/** Under the search box: whether the text is longer than a search reads (note: "typed") or was
+ * cut to it (note: "cut"). */
+function noteLength(note = "typed") {
+  const n = chars(ui.q.value.trim()).length;
+  const long = note === "cut" || n > MAX_QUERY_CHARS;
+  ui.qNote.hidden = !long;
+  ui.qNote.textContent = !long
+    ? ""
+    : note === "cut"
+      ? `Your text was cut to its first ${MAX_QUERY_CHARS} characters, the most a search reads.`
+      : `${n} characters: a search reads the first ${MAX_QUERY_CHARS}; the rest will be cut.`;
+}
+
 function syncControls() {
   ui.q.value = state.like ? "" : state.q;
+  noteLength();
   ui.mode.value = state.mode;
   syncFilters();
   const rate = state.view === "rate";
@@ -114,6 +133,18 @@ function onSimilar(payload) {
   window.scrollTo({ top: 0 });
 }
 
+/** Remove the shown results (stopping their players) and put `parts` in the summary line. */
+function clearResults(...parts) {
+  closeCompare();
+  picked = [];
+  if (shown) shown.dispose();
+  shown = null;
+  ui.results.replaceChildren();
+  ui.summary.replaceChildren(...parts);
+  ui.results.removeAttribute("aria-busy");
+  ui.summary.classList.remove("busy");
+}
+
 function startScreen() {
   const tries = EXAMPLES.map((text) => {
     const b = el("button", { type: "button", class: "example" }, text);
@@ -127,11 +158,7 @@ async function run() {
   if (state.view === "rate") return;
   const mine = ++latest;
   if (!state.q && !state.like) {
-    closeCompare();
-    if (shown) shown.dispose();
-    shown = null;
-    ui.results.replaceChildren();
-    ui.summary.replaceChildren(...startScreen());
+    clearResults(...startScreen());
     return;
   }
   ui.results.setAttribute("aria-busy", "true");
@@ -147,8 +174,8 @@ async function run() {
   } catch (err) {
     if (mine === latest) {
       showError(err.message);
-      ui.results.removeAttribute("aria-busy");
-      ui.summary.classList.remove("busy");
+      // the previous results answer another search: they go, and the line says why
+      clearResults(el("p", { class: "empty failed" }, "No results: this search could not be run (the message above says why)."));
     }
     return;
   }
@@ -189,8 +216,11 @@ ui.form.addEventListener("submit", (e) => {
     ui.q.focus();
     return;
   }
-  go({ q, like: "" });
+  const cut = chars(q).length > MAX_QUERY_CHARS;
+  go({ q: cut ? chars(q).slice(0, MAX_QUERY_CHARS).join("").trim() : q, like: "" });
+  if (cut) noteLength("cut");
 });
+ui.q.addEventListener("input", () => noteLength());
 ui.mode.addEventListener("change", () => go({ mode: ui.mode.value }));
 for (const [view, link] of Object.entries(ui.tabs)) {
   link.addEventListener("click", (e) => {

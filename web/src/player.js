@@ -25,6 +25,7 @@ const BACKGROUND = 0xf6f4ef;
 const BONE_RADIUS_M = 0.03;
 const JOINT_RADIUS_M = 0.045;
 const FOV_DEG = 35;
+const FOLLOW_S = 1; // the camera follows the pelvis path averaged over this long: no gait sway
 
 // ---------------------------------------------------------------- the one shared renderer
 
@@ -63,8 +64,10 @@ function side(name) {
 /**
  * The scene of one clip. motion: {fps, n_frames, joints: [J names], parents: [J], positions:
  * flat (T*J*3) metres, Y up, frame-major}. Bones are thin cylinders from parent to child joint,
- * coloured by the child's side (left red, right blue); a floor grid at the lowest foot height;
- * a camera that sees the whole clip from the dancer's front-left, turned by drag or arrow keys.
+ * coloured by the child's side (left red, right blue); a floor grid under the whole path at the
+ * lowest foot height; a camera from the dancer's front-left (turned by drag or arrow keys) that
+ * travels with the dancer, framed to the body's own box over the whole clip: one zoom for the
+ * clip, so a dancer who crosses the floor is as large as one who dances on the spot.
  */
 export class Skeleton {
   constructor(motion) {
@@ -96,23 +99,36 @@ export class Skeleton {
     this.set(0);
   }
 
-  /** Bounding box of every frame, floor and the dancer's first facing direction. */
+  /** The path the camera follows, the body's box around it, the floor and the dancer's first
+   * facing direction. */
   _frame(names) {
     const p = this.positions;
-    const lo = [Infinity, Infinity, Infinity];
+    const stride = this.nJoints * 3;
+    this.path = this._path(p);
+    const lo = [Infinity, Infinity, Infinity]; // the body's box: x and z about the path, y as is
     const hi = [-Infinity, -Infinity, -Infinity];
-    for (let i = 0; i < p.length; i += 3) {
-      for (let k = 0; k < 3; k++) {
-        lo[k] = Math.min(lo[k], p[i + k]);
-        hi[k] = Math.max(hi[k], p[i + k]);
+    const floorLo = [Infinity, Infinity]; // the whole path's extent on the floor (x, z)
+    const floorHi = [-Infinity, -Infinity];
+    for (let f = 0; f < this.frames; f++) {
+      for (let i = f * stride; i < (f + 1) * stride; i += 3) {
+        const rel = [p[i] - this.path[2 * f], p[i + 1], p[i + 2] - this.path[2 * f + 1]];
+        for (let k = 0; k < 3; k++) {
+          lo[k] = Math.min(lo[k], rel[k]);
+          hi[k] = Math.max(hi[k], rel[k]);
+        }
+        floorLo[0] = Math.min(floorLo[0], p[i]);
+        floorHi[0] = Math.max(floorHi[0], p[i]);
+        floorLo[1] = Math.min(floorLo[1], p[i + 2]);
+        floorHi[1] = Math.max(floorHi[1], p[i + 2]);
       }
     }
     this.lo = lo;
     this.hi = hi;
-    this.center = new Vector3((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
-    const size = Math.max(4, Math.ceil(Math.max(hi[0] - lo[0], hi[2] - lo[2]) + 2));
+    this.offset = new Vector3((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
+    this.target = new Vector3();
+    const size = Math.max(4, Math.ceil(Math.max(floorHi[0] - floorLo[0], floorHi[1] - floorLo[1]) + 2));
     const grid = new GridHelper(size, size * 2, 0x9d978a, 0xd3cec3);
-    grid.position.set(Math.round(this.center.x), lo[1], Math.round(this.center.z));
+    grid.position.set(Math.round((floorLo[0] + floorHi[0]) / 2), lo[1], Math.round((floorLo[1] + floorHi[1]) / 2));
     this.scene.add(grid);
     // forward = left x up (the convention of dancesearch/skeleton.py): from the hips at frame 0
     const l = names.indexOf("left_hip");
@@ -129,6 +145,24 @@ export class Skeleton {
       const gap = (a) => Math.abs(Math.atan2(Math.sin(a - this.facing), Math.cos(a - this.facing)));
       this.view = gap(sides[0]) <= gap(sides[1]) ? sides[0] : sides[1];
     }
+  }
+
+  /** The pelvis on the floor (x, z per frame, flat 2T), averaged over FOLLOW_S centred on each
+   * frame (less near the ends, so the first and last frames are centred too). */
+  _path(p) {
+    const stride = this.nJoints * 3; // the pelvis is joint 0
+    const most = Math.round((FOLLOW_S * this.fps) / 2);
+    const path = new Float32Array(this.frames * 2);
+    for (let f = 0; f < this.frames; f++) {
+      const half = Math.min(most, f, this.frames - 1 - f);
+      const a = f - half;
+      const b = f + half;
+      for (let g = a; g <= b; g++) {
+        path[2 * f] += p[g * stride] / (b - a + 1);
+        path[2 * f + 1] += p[g * stride + 2] / (b - a + 1);
+      }
+    }
+    return path;
   }
 
   /** The pelvis path's main direction (yaw about +Y) when it spans over a metre, else null. */
@@ -163,7 +197,8 @@ export class Skeleton {
     return hi - lo > 1 ? { yaw: Math.atan2(ax, az) } : null;
   }
 
-  /** Place the camera for a canvas of this aspect ratio so the whole clip is in view. */
+  /** Set the zoom for a canvas of this aspect ratio: the nearest distance at which the body's
+   * box, wherever it is on its path, is in view. */
   aim(aspect) {
     const cam = this.camera;
     cam.aspect = aspect;
@@ -172,7 +207,7 @@ export class Skeleton {
     const back = new Vector3(Math.cos(pitch) * Math.sin(yaw), Math.sin(pitch), Math.cos(pitch) * Math.cos(yaw));
     const right = new Vector3(0, 1, 0).cross(back).normalize();
     const up = back.clone().cross(right);
-    // the nearest distance at which every corner of the clip's box is inside the frustum
+    // the nearest distance at which every corner of the body's box is inside the frustum
     const tanV = Math.tan((FOV_DEG * Math.PI) / 360);
     const tanH = tanV * aspect;
     let distance = 0;
@@ -180,22 +215,33 @@ export class Skeleton {
     const corner = new Vector3();
     for (let i = 0; i < 8; i++) {
       corner.set(i & 1 ? this.hi[0] : this.lo[0], i & 2 ? this.hi[1] : this.lo[1], i & 4 ? this.hi[2] : this.lo[2]);
-      corner.sub(this.center);
+      corner.sub(this.offset);
       const z = corner.dot(back); // towards the camera
       distance = Math.max(distance, z + Math.abs(corner.dot(right)) / tanH, z + Math.abs(corner.dot(up)) / tanV);
       depth = Math.max(depth, Math.abs(z));
     }
     distance *= 1.08; // a margin
-    cam.position.copy(this.center).addScaledVector(back, distance);
+    this.back = back;
+    this.distance = distance;
     cam.near = Math.max(0.01, distance - depth - 1);
     cam.far = distance + depth + 10;
-    cam.lookAt(this.center);
     cam.updateProjectionMatrix();
+    this._follow();
+  }
+
+  /** Point the camera at the body's box around the path at the frame shown. */
+  _follow() {
+    const f = this.shown || 0;
+    this.target.set(this.path[2 * f], 0, this.path[2 * f + 1]).add(this.offset);
+    this.camera.position.copy(this.target).addScaledVector(this.back, this.distance);
+    this.camera.lookAt(this.target);
+    this.camera.updateMatrixWorld();
   }
 
   /** Pose the skeleton at frame f (clamped). */
   set(f) {
     f = Math.max(0, Math.min(this.frames - 1, f));
+    this.shown = f;
     const p = this.positions;
     const base = f * this.nJoints * 3;
     const m = new Matrix4();
@@ -219,6 +265,25 @@ export class Skeleton {
     });
     this.jointMesh.instanceMatrix.needsUpdate = true;
     this.boneMesh.instanceMatrix.needsUpdate = true;
+    if (this.back) this._follow();
+  }
+
+  /** Where the pose of the frame shown falls on the canvas: [left, top, right, bottom] as
+   * fractions of its width and height (joint centres, as the camera projects them). */
+  screenBox() {
+    const box = [Infinity, Infinity, -Infinity, -Infinity];
+    const v = new Vector3();
+    const base = (this.shown || 0) * this.nJoints * 3;
+    for (let j = 0; j < this.nJoints; j++) {
+      v.fromArray(this.positions, base + j * 3).project(this.camera); // (-1..1, -1..1), y up
+      const x = (v.x + 1) / 2;
+      const y = (1 - v.y) / 2;
+      box[0] = Math.min(box[0], x);
+      box[1] = Math.min(box[1], y);
+      box[2] = Math.max(box[2], x);
+      box[3] = Math.max(box[3], y);
+    }
+    return box;
   }
 
   dispose() {
@@ -273,6 +338,7 @@ function loop() {
       view.skeleton.set(f);
       draw(view);
       view.dirty = false;
+      view.canvas.dataset.box = view.skeleton.screenBox().map((v) => v.toFixed(3)).join(" "); // for tests
     }
     view.onFrame(f, t);
     busy ||= view.playback.playing;

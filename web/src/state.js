@@ -38,7 +38,7 @@ export function fromUrl(search = window.location.search) {
   s.bpm_max = p.get("bpm_max") || "";
   s.music = ["true", "false"].includes(p.get("music")) ? p.get("music") : "";
   const limit = Number.parseInt(p.get("limit") || "", 10);
-  s.limit = limit > 0 && limit <= 50 ? limit : 12;
+  s.limit = limit > 0 && limit <= 100 ? limit : 12; // 100: the API's most per request
   return s;
 }
 

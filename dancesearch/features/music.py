@@ -14,6 +14,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 import soundfile as sf
+from threadpoolctl import threadpool_limits
 
 from dancesearch.errors import SourceError
 from dancesearch.features.tempo import clip_tempo
@@ -21,6 +22,13 @@ from dancesearch.skeleton import FPS
 
 # Bump when the features computed from the same config change, so stored features are redone.
 _VERSION = 1
+
+# The mel and chroma filter banks are BLAS matrix products, whose sums OpenBLAS splits by its
+# thread count: features computed on 1 and 2 cores differed by up to 6e-5. One BLAS thread in
+# every process that computes them makes them the same on any machine of the same CPU family.
+# Process-wide on purpose: a `with threadpool_limits` per call would race between the threads
+# ingest runs items on (the limit is global, not per thread).
+threadpool_limits(limits=1, user_api="blas")
 
 MUSIC_DIM = 35
 MUSIC_FEATURE_NAMES: tuple[str, ...] = (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +131,26 @@ def test_config() -> None:
     assert CONFIG.key() == MusicConfig().key() != MusicConfig(n_fft=1024).key()
     with pytest.raises(ValueError, match="FPS"):
         MusicConfig(sr=22050)
+
+
+FEATURES_OF_NOISE = """
+import hashlib, sys
+import numpy as np
+from dancesearch.features.music import music_features
+y = np.random.default_rng(0).normal(size=15360 * 20).astype(np.float32)
+print(hashlib.sha1(music_features(y).tobytes()).hexdigest())
+"""
+
+
+def test_music_features_are_the_same_whatever_the_blas_thread_count() -> None:
+    """OpenBLAS splits the filter banks' sums by its thread count (6e-5 apart on 1 and 2
+    cores before): a build must give the same arrays on a 1- or 2-core machine."""
+    digests = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, "-c", FEATURES_OF_NOISE], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1

@@ -229,6 +229,7 @@ def markdown(r: dict[str, Any]) -> str:
                 "p5",
                 "min",
                 "same top 1",
+                "score lost / spread",
             ],
             [
                 [
@@ -240,6 +241,7 @@ def markdown(r: dict[str, Any]) -> str:
                     f"{a['p5']:.2f}",
                     f"{a['min']:.2f}",
                     f"{a['same top 1']:.3f}",
+                    f"{a['score lost / spread']:.4f}",
                 ]
                 for k, a in r["agreement"].items()
             ],

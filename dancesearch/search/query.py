@@ -111,6 +111,7 @@ class Searcher:
     ) -> None:
         self.library, self.store, self.info, self._encoder = library, store, info, encoder
         self._vectors: dict[str, np.ndarray] = {}
+        self._counts: dict[SearchFilter, int] = {}  # a collection never changes once built
         self._lock = threading.Lock()
 
     @classmethod
@@ -235,7 +236,7 @@ class Searcher:
         self, fetch: Any, where: SearchFilter, limit: int, per_sequence: int | None,
         query: str, mode: str,
     ) -> Results:  # fmt: skip
-        total = self.store.count(self.info.name, where)
+        total = self.count(where)
         want = max(limit, POOL) if per_sequence is None else max(limit * 4, POOL)
         while True:
             hits = fetch(min(want, MAX_LIMIT * 4))
@@ -253,6 +254,19 @@ class Searcher:
             notes.append("no clip passes these filters")
         return Results(query, mode, where, results, total, confidence([h.score for h in kept]),
                        notes)  # fmt: skip
+
+    def count(self, where: SearchFilter) -> int:
+        """How many clips pass the filter, remembered: a collection is written once, before
+        readers switch to it, so its counts never change."""
+        with self._lock:
+            total = self._counts.get(where)
+        if total is None:
+            total = self.store.count(self.info.name, where)
+            with self._lock:
+                if len(self._counts) >= VECTOR_CACHE:
+                    del self._counts[next(iter(self._counts))]  # the oldest
+                self._counts[where] = total
+        return total
 
     # ---- filters ---------------------------------------------------------------------------
     def check(self, where: SearchFilter) -> SearchFilter:

@@ -5,7 +5,7 @@ modifier)."""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 TEXT_AVG_TOKENS = 16.0  # BM25 average document length: human text is a few short phrases
@@ -37,5 +37,14 @@ def _bm25() -> Any:
 def text_vector(text: str, query: bool = False) -> tuple[list[int], list[float]]:
     """Sparse (term ids, weights) of a text: BM25 term-frequency weights for a document, weight
     1 per distinct term for a query. Qdrant multiplies in the IDF at search time."""
-    vec = _bm25().embed_query(text) if query else _bm25().embed_document(text)
+    if query:  # the page and refinement send the same texts again: tokenise each once
+        ids, weights = _query_vector(text)
+        return list(ids), list(weights)
+    vec = _bm25().embed_document(text)
     return list(vec.indices), list(vec.values)
+
+
+@lru_cache(maxsize=4096)
+def _query_vector(text: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    vec = _bm25().embed_query(text)
+    return tuple(vec.indices), tuple(vec.values)

@@ -222,3 +222,23 @@ def test_the_server_api_gives_the_same_results_as_qdrant_edge(searchable):
     assert [h.clip_id for h in got_filtered] == [h.clip_id for h in want_filtered]
     assert [h.clip_id for h in got] == [h.clip_id for h in want]
     np.testing.assert_allclose([h.score for h in got], [h.score for h in want], atol=1e-4)
+
+
+def test_counts_are_remembered_per_filter_and_asked_again_after_a_switch(searchable):
+    with Searcher.open(searchable) as searcher:
+        asked: list[SearchFilter | None] = []
+        real = searcher.store.count
+
+        def count(name: str, where: SearchFilter | None = None) -> int:
+            asked.append(where)
+            return real(name, where)
+
+        searcher.store.count = count  # type: ignore[method-assign]
+        a = searcher.search("a slow waltz", limit=3)
+        b = searcher.search("spinning with arms raised", limit=3)
+        waltz = searcher.search("a slow waltz", SearchFilter(genres=("waltz",)), limit=3)
+        assert a.candidates == b.candidates == real(searcher.info.name)
+        assert waltz.candidates == real(searcher.info.name, SearchFilter(genres=("waltz",)))
+        assert len(asked) == 2  # once per filter
+        searcher.switched(searcher.info).search("a slow waltz", limit=3)
+        assert len(asked) == 3  # a collection switched to is counted afresh

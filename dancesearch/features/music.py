@@ -6,8 +6,11 @@ line up one-to-one with the motion frames of a clip (frame i of both is at i / F
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -93,6 +96,7 @@ def load_audio(
     """
     if offset_s < 0 or (duration_s is not None and duration_s <= 0):
         raise ValueError(f"need offset_s >= 0 and duration_s > 0, got {offset_s}, {duration_s}")
+    jit_ready()
     end_s = None if duration_s is None else offset_s + duration_s
     try:
         # Handing librosa an open SoundFile keeps it off its deprecated audioread fallback,
@@ -139,6 +143,32 @@ def _onset_and_beats(
     return envelope, float(np.atleast_1d(tempo)[0]), np.asarray(beats, dtype=int)
 
 
+_JIT_READY = threading.Event()
+_JIT_ONCE = threading.Lock()
+
+
+def jit_ready() -> None:
+    """librosa compiles its numba kernels on first use and caches them on disk ($NUMBA_CACHE_DIR,
+    else beside its sources); two processes writing that cache at once have corrupted it (every
+    later chroma_stft segfaulted until the files were deleted). So each process's first use runs
+    under a file lock: one process compiles and writes at a time, the next reads what it wrote.
+    Called by the functions below; cheap once a process is warm."""
+    if _JIT_READY.is_set():
+        return
+    with _JIT_ONCE:  # the threads of one process warm up once
+        if _JIT_READY.is_set():
+            return
+        where = os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "dancesearch"
+        lock = Path(where) / "librosa-jit.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes
+            noise = np.random.default_rng(0).normal(size=2 * DEFAULT_MUSIC.sr).astype(np.float32)
+            _music_features(noise, DEFAULT_MUSIC)  # every kernel the features use
+            librosa.load  # noqa: B018 -- the decoder's module compiles its kernels on import
+        _JIT_READY.set()
+
+
 def tempo_and_beats(y: np.ndarray, config: MusicConfig = DEFAULT_MUSIC) -> tuple[float, np.ndarray]:
     """Tempo and beat positions of mono samples y (N,) at config.sr.
 
@@ -147,6 +177,7 @@ def tempo_and_beats(y: np.ndarray, config: MusicConfig = DEFAULT_MUSIC) -> tuple
     is none, e.g. silence or fewer than 4 beats) and (B,) float64 beat times in seconds
     from the start of y, on the feature frame grid.
     """
+    jit_ready()
     envelope, _, beats = _onset_and_beats(_log_mel_and_power(y, config)[0], config)
     beat_times = beats * (config.hop / config.sr)
     bpm = clip_tempo(envelope, beat_times, config.sr / config.hop)
@@ -166,6 +197,13 @@ def music_features(
     log-mel spectrogram), 12 chroma (chroma_stft, each frame max-normalised to 1), the onset
     strength envelope (unnormalised), a one-hot onset peak and a one-hot tracked beat.
     """
+    jit_ready()
+    return _music_features(y, config, n_frames)
+
+
+def _music_features(
+    y: np.ndarray, config: MusicConfig = DEFAULT_MUSIC, n_frames: int | None = None
+) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     natural = 1 + len(y) // config.hop
     n = natural if n_frames is None else n_frames

@@ -154,3 +154,26 @@ def test_music_features_are_the_same_whatever_the_blas_thread_count() -> None:
         assert done.returncode == 0, done.stderr
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+@pytest.mark.slow
+def test_first_runs_write_librosas_jit_cache_one_at_a_time(tmp_path: Path) -> None:
+    """Two first ingests at once corrupted librosa's numba cache (every later chroma_stft
+    segfaulted): a process's first music features wait for the cache's lock, and processes
+    started together all finish with the same features."""
+    import fcntl
+    import time
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    run = [sys.executable, "-c", FEATURES_OF_NOISE]
+    with (tmp_path / "librosa-jit.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as if another process were compiling
+        waiting = subprocess.Popen(run, env=env, stdout=subprocess.PIPE, text=True)
+        time.sleep(20)  # unlocked, it would have compiled and written its kernels by now
+        written = [p for p in tmp_path.rglob("*.nb*")]
+        assert waiting.poll() is None and not written, written
+    out, _ = waiting.communicate(timeout=600)
+    together = [subprocess.Popen(run, env=env, stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    digests = {out.strip()} | {p.communicate(timeout=600)[0].strip() for p in together}
+    assert all(p.returncode == 0 for p in (waiting, *together))
+    assert len(digests) == 1 and list(tmp_path.rglob("*.nbi"))  # one answer, a cache written

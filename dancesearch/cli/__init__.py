@@ -191,7 +191,11 @@ def annotate(
         f"annotated {report.clips} clips: {report.tags} tags, {report.captions} captions, "
         f"{report.expert_changes} expert changes in {report.seconds:.1f} s"
     )
-    click.echo(f"tagger thresholds: {report.calibration}")
+    click.echo(
+        f"run: {report.run}" + (f"; {report.kept} clips kept as they were" * bool(report.kept))
+    )
+    if report.calibration:
+        click.echo(f"tagger thresholds: {report.calibration}")
     freq = tag_frequencies(lib)
     if len(freq):
         click.echo("\n## tag frequencies")

@@ -160,10 +160,17 @@ MUTATIONS = (
     ),
     Mutation(
         "hash-ignores-bytes",
-        "dancesearch/ingest.py",
+        "dancesearch/items.py",
         (("h.update(block)", "pass"),),
         "an item whose bytes changed is ingested again",
         INGEST_TESTS,
+    ),
+    Mutation(
+        "recorded-hash-trusted-blindly",
+        "dancesearch/items.py",
+        (("recorded is not None and recorded[1] == stats[key]", "recorded is not None"),),
+        "an item whose files' size or mtime changed is hashed again, not taken as unchanged",
+        ("tests/test_items.py", *INGEST_TESTS),
     ),
     Mutation(
         "replace-keeps-old-rows",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,13 +50,21 @@ class ClipSet:
         )
 
 
-def load_clipset(library: Library, split_of: dict[str, str] | None = None) -> ClipSet:
+def load_clipset(
+    library: Library,
+    split_of: dict[str, str] | None = None,
+    clip_ids: Collection[str] | None = None,
+) -> ClipSet:
     """Every clip that has captions, with its split (split_of: seq_id -> split; None for the
-    library's own split table) in column "split"."""
+    library's own split table) in column "split"; clip_ids: only those clips (and only their
+    sequences' features are read)."""
     clips = library.clips()
     captions = library.table("captions")
     if clips.empty or captions.empty:
         raise LibraryError(f"{library.root}: no annotated clips; run ingest, then annotate")
+    if clip_ids is not None:
+        clips = clips[clips["clip_id"].astype(str).isin(set(clip_ids))]
+        captions = captions[captions["clip_id"].astype(str).isin(set(clip_ids))]
     if split_of is None:
         split_of = dict(library.table("splits")[["seq_id", "split"]].itertuples(index=False))
     clips = clips.assign(

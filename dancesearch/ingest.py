@@ -31,6 +31,8 @@ from dancesearch.features.music import (
     tempo_and_beats,
 )
 from dancesearch.features.tempo import clip_tempo
+from dancesearch.items import hash_items, item_files, recorded_stats
+from dancesearch.items import input_hash as input_hash  # where ingest's callers look for it
 from dancesearch.skeleton import FPS, Sequence
 from dancesearch.sources import detect, reader
 from dancesearch.storage import schema
@@ -219,20 +221,6 @@ def plan(path: Path, fmt: str = "auto") -> tuple[list[tuple[Path, str]], list[tu
     return [(item, found) for item in reader(found).discover(path)], []
 
 
-def item_files(item: Path, fmt: str) -> list[Path]:
-    """The files whose content decides an item's result.
-
-    A reader that consults files beside the item (songs, label tables, splits) lists them
-    with its own `item_files`; otherwise the item is a file or a folder of files.
-    """
-    own = getattr(reader(fmt), "item_files", None)
-    if own is not None:
-        return list(own(item))
-    if item.is_dir():
-        return sorted(p for p in item.rglob("*") if p.is_file())
-    return [item]
-
-
 def settled(
     items: list[tuple[Path, str]], min_age_s: float, now: float | None = None
 ) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -251,20 +239,6 @@ def settled(
         else:
             ready.append((item, fmt))
     return ready, waiting
-
-
-def input_hash(item: Path, fmt: str) -> str:
-    """Content hash of an item's files (their names and bytes)."""
-    h = hashlib.sha1(f"{fmt}:{item.name}".encode())
-    for f in item_files(item, fmt):
-        h.update(f.name.encode())
-        try:
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-        except OSError as e:
-            h.update(f"unreadable: {e}".encode())
-    return h.hexdigest()[:16]
 
 
 _ENVELOPE = MUSIC_FEATURE_NAMES.index("onset_envelope")
@@ -365,17 +339,21 @@ class Scan:
     hashes: dict[str, str]  # item -> input_hash
     unreadable: list[tuple[str, str]]  # (folder, reason) that nothing could read
     waiting: list[str]  # items with a file changed in the last min_age_s seconds
+    stats: dict[str, str | None] = field(default_factory=dict)  # item -> file_stats
 
 
-def scan(path: Path, fmt: str = "auto", min_age_s: float = 0.0) -> Scan:
+def scan(
+    path: Path, fmt: str = "auto", min_age_s: float = 0.0, library: Library | None = None
+) -> Scan:
     """Plan the items under path (see `plan`), leave those still being written for a later
-    run (min_age_s > 0, see `settled`), and hash the others."""
+    run (min_age_s > 0, see `settled`), and hash the others -- except those whose files
+    `library` recorded with the same size and mtime (see `hash_items`)."""
     items, unreadable = plan(path, fmt)
     waiting: list[str] = []
     if min_age_s > 0:
         items, waiting = settled(items, min_age_s)
-    hashes = {str(item): input_hash(item, f) for item, f in items}
-    return Scan(items, hashes, unreadable, waiting)
+    hashes, stats = hash_items(items, recorded_stats(library) if library is not None else {})
+    return Scan(items, hashes, unreadable, waiting, stats)
 
 
 @dataclass
@@ -389,6 +367,7 @@ class Run:
     recut: str  # how the run changes the library's cut (`cut_change`), "" when it does not
     unreadable: list[tuple[str, str]]
     waiting: list[str]
+    stats: dict[str, str | None] = field(default_factory=dict)  # item -> file_stats
 
 
 def plan_run(library: Library, found: Scan, config: IngestConfig | None = None) -> Run:
@@ -398,10 +377,12 @@ def plan_run(library: Library, found: Scan, config: IngestConfig | None = None) 
     config = config or recorded_config(library)
     recut = cut_change(library, config)
     others = recut_items(library, config, found.items)
-    hashes = found.hashes | {str(item): input_hash(item, f) for item, f in others}
+    other_hashes, other_stats = hash_items(others, recorded_stats(library))
+    hashes = found.hashes | other_hashes
     unchanged = unchanged_items(library, hashes, config)
     todo = [(str(item), f) for item, f in [*found.items, *others] if str(item) not in unchanged]
-    return Run(config, todo, hashes, len(unchanged), recut, found.unreadable, found.waiting)
+    stats = found.stats | other_stats
+    return Run(config, todo, hashes, len(unchanged), recut, found.unreadable, found.waiting, stats)
 
 
 def arrays_gone(library: Library, result: ItemResult, config: IngestConfig) -> bool:
@@ -419,7 +400,7 @@ def internal_error(item: str, fmt: str, item_hash: str, error: Exception) -> Ite
 
 def commit_run(library: Library, run: Run, results: list[ItemResult]) -> Summary:
     """Commit the run's results (call under the library's lock); its summary."""
-    commit(library, results, run.config)
+    commit(library, results, run.config, run.hashes, run.stats)
     summary = summarise(results, run.unchanged, run.unreadable)
     summary.recut = run.recut
     summary.waiting = run.waiting
@@ -440,11 +421,33 @@ def _replace(
     return pd.concat([keep, new], ignore_index=True) if len(new) else keep.reset_index(drop=True)
 
 
-def commit(library: Library, results: list[ItemResult], config: IngestConfig) -> None:
+def _with_stats(
+    items: pd.DataFrame, hashes: dict[str, str], stats: dict[str, str | None]
+) -> pd.DataFrame:
+    """items with the file_stats of this run's scan recorded on each row that holds the hash
+    of the files as scanned (new rows, and unchanged items whose files were touched); a row
+    kept from before with another hash (a good item turned bad) keeps its old stats, so the
+    changed files are hashed again next time."""
+    if items.empty:
+        return items
+    fresh = items["input_hash"] == items["item"].map(hashes)
+    old = items["file_stats"] if "file_stats" in items else pd.Series(None, index=items.index)
+    scanned = items["item"].map(lambda item: stats.get(item))
+    return items.assign(file_stats=scanned.where(fresh, old).astype(object))
+
+
+def commit(
+    library: Library,
+    results: list[ItemResult],
+    config: IngestConfig,
+    hashes: dict[str, str] | None = None,
+    stats: dict[str, str | None] | None = None,
+) -> None:
     """Merge a run's results into the library tables and record config in library.json.
 
     A skipped item keeps its old rows, unless this run re-cuts the library (see
-    `recut_items`): then its old clips, cut the other way, go.
+    `recut_items`): then its old clips, cut the other way, go. hashes, stats: every item of
+    the run's input_hash and file_stats (see `_with_stats`).
     """
     recut = bool(cut_change(library, config))
     ok = [r for r in results if r.status == "ok"]
@@ -472,6 +475,7 @@ def commit(library: Library, results: list[ItemResult], config: IngestConfig) ->
         good_before = set(old_items[old_items["status"] == "ok"]["item"]) & skipped_before
         item_rows = [r for r in item_rows if r["item"] not in good_before]
     items = _replace(old_items, item_rows, {"item": {str(r["item"]) for r in item_rows}})
+    items = _with_stats(items, hashes or {}, stats or {})
     library.write_table("sequences", sequences)
     library.write_table("clips", clips)
     library.write_table("items", items)

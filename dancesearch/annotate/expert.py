@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,12 +133,14 @@ def apply_expert(
     rows: list[ExpertRow],
     clip_seq: dict[str, str],
     taxonomy: Taxonomy,
+    only: Collection[str] | None = None,
 ) -> tuple[int, list[str]]:
     """Apply expert rows to the clips' tagsets in place; returns (tag changes, warnings).
 
     Per-sequence rows go first and reach every clip of the sequence; per-clip rows then
     override them, each kind in file order. A change is one tag set, altered or removed.
-    Rows naming clips or sequences that the catalogue lacks become warnings.
+    Rows naming clips or sequences that the catalogue (clip_seq) lacks become warnings.
+    only: the clips to change (an incremental run's new ones); None: every clip.
     """
     seq_clips: dict[str, list[str]] = defaultdict(list)
     for clip_id, seq_id in sorted(clip_seq.items()):
@@ -153,7 +156,7 @@ def apply_expert(
         if not targets:
             warnings.append(f"{row.where}: {missing}, row skipped")
             continue
-        for clip_id in targets:
+        for clip_id in targets if only is None else [c for c in targets if c in only]:
             tagset = tagsets.setdefault(clip_id, Tagset(clip_id))
             for tag_id in row.remove:
                 if tagset.tags.pop(tag_id, None) is not None:

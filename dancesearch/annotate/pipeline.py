@@ -5,15 +5,15 @@ Plain functions the `annotate` flow wires together; `annotate_library` runs them
 are stored beside the clips (see `storage.library`), stamped with the taxonomy version. The
 tagger's thresholds are fitted on the train split's clips only, so no held-out clip sets its
 own thresholds, and are reused by later runs until the taxonomy changes or a refit is asked for.
+A run annotates only the clips that are new or changed (dancesearch.annotate.plan); the others
+keep their stored rows, unless something that decides the annotations changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,40 +22,16 @@ import pandas as pd
 
 from dancesearch.annotate import captions as cap
 from dancesearch.annotate import choreo, expert, splits, tagger
+from dancesearch.annotate.config import AnnotateConfig, AnnotateReport
 from dancesearch.annotate.descriptors import MOTION_DESCRIPTORS, MUSIC_DESCRIPTORS, clip_descriptors
-from dancesearch.annotate.labels import label_captions, label_words_key
+from dancesearch.annotate.labels import label_captions
+from dancesearch.annotate.plan import AnnotatePlan, annotation_record, plan_annotation, taxonomy_of
+from dancesearch.annotate.plan import annotations_current as annotations_current  # its callers'
+from dancesearch.annotate.plan import catalogue_fingerprint as catalogue_fingerprint
 from dancesearch.annotate.taxonomy import Tagset, Taxonomy, load_taxonomy
 from dancesearch.skeleton import FPS
 from dancesearch.storage import schema
 from dancesearch.storage.library import Library
-
-
-@dataclass
-class AnnotateConfig:
-    """Everything that decides an annotation run."""
-
-    seed: int = 0  # captions and split
-    captions_per_clip: int = 6
-    expert_files: tuple[Path, ...] = ()
-    choreography: Path | None = None  # m2d_choreonet folder; found beside m2d when None
-    rewriter: str | None = None  # "module:function" of an LLM caption rewriter; off by default
-    taxonomy_path: Path | None = None
-    # refit the tagger's thresholds on the train clips instead of reusing the stored ones; a
-    # one-off request, never recorded (else every later run would refit)
-    recalibrate: bool = False
-
-
-@dataclass
-class AnnotateReport:
-    clips: int = 0
-    tags: int = 0
-    captions: int = 0
-    expert_changes: int = 0
-    calibration: str = ""  # fitted (on what, and why) or reused
-    warnings: list[str] = field(default_factory=list)
-    rejected_rewrites: int = 0
-    split_problems: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -109,20 +85,29 @@ def library_descriptors(library: Library, clips: pd.DataFrame, feature_key: str)
     return frame
 
 
-def descriptor_batches(library: Library) -> list[tuple[str, str]]:
+def _only(clips: pd.DataFrame, clip_ids: Collection[str] | None) -> pd.DataFrame:
+    return clips if clip_ids is None else clips[clips["clip_id"].astype(str).isin(set(clip_ids))]
+
+
+def descriptor_batches(
+    library: Library, clip_ids: Collection[str] | None = None
+) -> list[tuple[str, str]]:
     """(source, feature key) of each batch the annotate flow measures descriptors in: one per
-    source, sorted; none for a library without clips (whose feature key is not asked for: a
-    library never ingested has none)."""
-    clips = library.clips()
+    source of the clips (clip_ids: those of an incremental run; None: all), sorted; none for a
+    library without such clips (whose feature key is not asked for: a library never ingested
+    has none)."""
+    clips = _only(library.clips(), clip_ids)
     if clips.empty:
         return []
     feature_key = library.feature_key()
     return [(source, feature_key) for source in sorted(clips["source"].unique())]
 
 
-def source_descriptors(library: Library, source: str, feature_key: str) -> pd.DataFrame:
-    """library_descriptors of the clips of one source (one batch)."""
-    clips = library.clips()
+def source_descriptors(
+    library: Library, source: str, feature_key: str, clip_ids: Collection[str] | None = None
+) -> pd.DataFrame:
+    """library_descriptors of the clips of one source (one batch); clip_ids: only those."""
+    clips = _only(library.clips(), clip_ids)
     return library_descriptors(library, clips[clips["source"] == source], feature_key)
 
 
@@ -135,6 +120,10 @@ def train_clip_ids(clips: pd.DataFrame, split: pd.DataFrame) -> set[str]:
     """The clips of the sequences `split` (splits.make_splits) puts in train."""
     train = set(split.loc[split["split"] == "train", "seq_id"].astype(str))
     return set(clips.loc[clips["seq_id"].astype(str).isin(train), "clip_id"].astype(str))
+
+
+def _reused(fit: Mapping[str, Any]) -> str:
+    return f"reused (fitted on {fit.get('clips')} train clips by an earlier run)"
 
 
 def calibrate(
@@ -152,18 +141,10 @@ def calibrate(
     of the train clips, or of all clips when there are none (the returned text says so).
     """
     stored = stored or {}
-    old, fit = stored.get("calibration"), stored.get("calibration_fit") or {}
-    if refit:
-        why = "recalibrate asked for"
-    elif not old:
-        why = "none stored"
-    elif old.get("taxonomy_version") != taxonomy.version:
-        why = f"taxonomy {old.get('taxonomy_version')} -> {taxonomy.version}"
-    elif fit.get("on") != "train":  # fitted on all clips: held-out clips set thresholds
-        why = "the stored one was fitted on all clips"
-    else:
-        text = f"reused (fitted on {fit.get('clips')} train clips by an earlier run)"
-        return tagger.Calibration.from_dict(old), dict(fit), text
+    why = "recalibrate asked for" if refit else tagger.refit_reason(stored, taxonomy)
+    if why is None:
+        fit = stored.get("calibration_fit") or {}
+        return tagger.Calibration.from_dict(stored["calibration"]), dict(fit), _reused(fit)
     train = descriptors[descriptors["clip_id"].astype(str).isin(set(train_ids))]
     on = "train" if len(train) else "all"
     fitted = tagger.fit_calibration(train if len(train) else descriptors, taxonomy)
@@ -194,13 +175,18 @@ def caption_clips(
     tagsets: dict[str, Tagset],
     taxonomy: Taxonomy,
     config: AnnotateConfig,
+    genres: tuple[str, ...] | None = None,
 ) -> tuple[pd.DataFrame, int, list[str]]:
-    """Template captions (validated), human descriptions, label captions, optional rewrites."""
+    """Template captions (validated), human descriptions, label captions, optional rewrites.
+
+    Each clip's captions depend on the seed and its own tags only; a rewrite is checked against
+    `genres` (default: those of `clips`; an incremental run passes the whole library's)."""
     rewriter = cap.load_rewriter(config.rewriter)
     rows: list[dict[str, Any]] = []
     rejected = 0
     warnings: list[str] = []
-    genres = tuple(str(g) for g in clips["genre"].dropna().unique())
+    if genres is None:
+        genres = tuple(str(g) for g in clips["genre"].dropna().unique())
     for clip in schema.records(clips, schema.clip_record):  # JSON decoded, NaN as None
         labels = clip["labels"]
         tagset = tagsets[clip["clip_id"]]
@@ -250,84 +236,102 @@ def choreography_table(library: Library, clips: pd.DataFrame, root: Path | None)
     return pd.DataFrame(rows, columns=columns)
 
 
-def catalogue_fingerprint(clips: pd.DataFrame) -> str:
-    """Identifies a clip set, so stale annotations (from before a re-ingest) are noticed."""
-    text = "\n".join(sorted(clips["clip_id"])) if len(clips) else ""
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+def library_split(
+    sequences: pd.DataFrame, stored_split: pd.DataFrame, stored: Mapping[str, Any], seed: int
+) -> pd.DataFrame:
+    """The split of a run: made afresh (splits.make_splits) when none is stored or the seed
+    changed; otherwise the stored one, extended to new sequences (splits.extend_splits), even
+    in a full run (a refit or a new taxonomy): no sequence a model was trained or tested on
+    changes sides."""
+    if stored_split.empty or stored.get("seed") != seed:
+        return splits.make_splits(sequences, seed=seed)
+    return splits.extend_splits(sequences, stored_split, seed=seed)
 
 
-def annotations_current(library: Library) -> bool:
-    """Whether the stored annotations are of the library's clips as they are now, with the
-    label words (label_words.toml) of this install."""
-    meta = library.read_json("annotation")
-    return (
-        bool(meta)
-        and meta.get("catalogue") == catalogue_fingerprint(library.clips())
-        and meta.get("label_words") == label_words_key()
-    )
+def _merged(old: pd.DataFrame, new: pd.DataFrame, kept: Collection[str]) -> pd.DataFrame:
+    """The stored rows of the kept clips, as they were, then the new rows."""
+    if not kept or old.empty:
+        return new
+    keep = old[old["clip_id"].astype(str).isin(set(kept))]
+    return pd.concat([keep, new], ignore_index=True) if len(new) else keep.reset_index(drop=True)
 
 
 def annotate_library(
     library: Library,
     config: AnnotateConfig | None = None,
     descriptors: pd.DataFrame | None = None,
+    plan: AnnotatePlan | None = None,
 ) -> AnnotateReport:
-    """Annotate every clip of a library and store tags, captions, units and the split.
+    """Annotate the clips of a library the plan names and store tags, captions, units and the
+    split.
 
-    descriptors: the clips' measured descriptors when already computed (the flow computes
-    them in parallel batches); computed here otherwise.
+    plan: `plan_annotation` (computed here when None): a full run annotates every clip;
+    otherwise only new or changed clips are measured, tagged and captioned, with the stored
+    calibration, and every other clip keeps its stored rows exactly. Either way the stored
+    split is kept and extended to new sequences unless the seed changed (`library_split`).
+    descriptors: the planned clips' measured descriptors when already computed (the flow
+    computes them in parallel batches); computed here otherwise.
     """
     started = time.perf_counter()
     config = config or AnnotateConfig()
-    taxonomy = load_taxonomy(config.taxonomy_path) if config.taxonomy_path else load_taxonomy()
+    taxonomy = taxonomy_of(config)
     clips = library.clips()
-    report = AnnotateReport(clips=len(clips))
+    report = AnnotateReport()
     if clips.empty:
         report.warnings.append(f"{library.root}: no clips to annotate; run ingest first")
         return report
     # load expert files first: a bad file fails before any work is done
     expert_rows = [row for f in config.expert_files for row in expert.load_expert(f, taxonomy)]
+    plan = plan or plan_annotation(library, config, taxonomy)
+    report.run, report.kept = plan.why, len(plan.kept)
+    if plan.nothing:
+        report.calibration = _reused(library.read_json("annotation").get("calibration_fit", {}))
+        report.seconds = time.perf_counter() - started
+        return report
+    todo = clips[clips["clip_id"].astype(str).isin(set(plan.todo))]
     if descriptors is None:
-        descriptors = library_descriptors(library, clips, library.feature_key())
+        descriptors = library_descriptors(library, todo, library.feature_key())
+    descriptors = descriptors[descriptors["clip_id"].astype(str).isin(set(plan.todo))]
     sequences = library.table("sequences")
-    split = splits.make_splits(sequences, seed=config.seed)  # first: calibration needs it
+    stored = library.read_json("annotation")
+    # first: the calibration is fitted on the train split's clips
+    split = library_split(sequences, library.table("splits"), stored, config.seed)
     report.split_problems = splits.check_splits(sequences, split)
     calibration, fit, report.calibration = calibrate(
-        descriptors,
-        train_clip_ids(clips, split),
-        taxonomy,
-        stored=library.read_json("annotation"),
-        refit=config.recalibrate,
+        descriptors, train_clip_ids(clips, split), taxonomy, stored=stored, refit=config.recalibrate
     )
     if fit["on"] == "all":
         report.warnings.append(
             f"no clip is in the train split: the tagger's thresholds were fitted on all "
             f"{fit['clips']} clips, held-out ones included; the next annotate refits them"
         )
-    tagsets = tag_clips(clips, descriptors, taxonomy, calibration)
+    tagsets = tag_clips(todo, descriptors, taxonomy, calibration)
     if expert_rows:
         clip_seq = dict(zip(clips["clip_id"], clips["seq_id"], strict=True))
         report.expert_changes, warnings = expert.apply_expert(
-            tagsets, expert_rows, clip_seq, taxonomy
+            tagsets, expert_rows, clip_seq, taxonomy, only=None if plan.full else set(tagsets)
         )
         report.warnings += warnings
-    captions, report.rejected_rewrites, warnings = caption_clips(clips, tagsets, taxonomy, config)
+    genres = tuple(str(g) for g in clips["genre"].dropna().unique())
+    captions, report.rejected_rewrites, warnings = caption_clips(
+        todo, tagsets, taxonomy, config, genres
+    )
     report.warnings += warnings
-    tags = tags_table(tagsets, taxonomy)
-    units = choreography_table(library, clips, config.choreography)
+    tables = {
+        "descriptors": descriptors.reset_index(drop=True),
+        "tags": tags_table(tagsets, taxonomy),
+        "captions": captions,
+        "choreography": choreography_table(library, todo, config.choreography),
+    }
+    tables = {name: _merged(library.table(name), new, plan.kept) for name, new in tables.items()}
     with library.lock():
-        library.write_table("descriptors", descriptors)
-        library.write_table("tags", tags)
-        library.write_table("captions", captions)
+        for name, frame in tables.items():
+            library.write_table(name, frame)
         library.write_table("splits", split)
-        library.write_table("choreography", units)
         library.write_json(
             "annotation",
             {
-                "taxonomy_version": taxonomy.version,
-                "catalogue": catalogue_fingerprint(clips),
-                "label_words": label_words_key(),
-                "seed": config.seed,
+                **annotation_record(library, config, taxonomy, clips),
                 "calibration": calibration.to_dict(),
                 "calibration_fit": fit,
                 "expert_files": [str(f) for f in config.expert_files],
@@ -335,7 +339,8 @@ def annotate_library(
                 "annotated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             },
         )
-    report.tags, report.captions = len(tags), len(captions)
+    report.clips = len(plan.todo)
+    report.tags, report.captions = len(tables["tags"]), len(tables["captions"])
     report.seconds = time.perf_counter() - started
     return report
 

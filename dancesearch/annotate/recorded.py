@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dancesearch.annotate.pipeline import AnnotateConfig
+from dancesearch.annotate.config import AnnotateConfig
 from dancesearch.annotate.taxonomy import load_taxonomy
 from dancesearch.storage.library import Library
 

@@ -148,16 +148,16 @@ def make_splits(
         raise ConfigError(f"split fractions {fractions} must sum to 1")
     share = dict(zip(SPLITS, fractions, strict=True))
     t = _prepare(sequences)
-    groups = (
-        t.sort_values("seq_id")
-        .groupby("group")
-        .agg(
-            key=("key", "first"),
-            minutes=("minutes", "sum"),
-            official=("official", "first"),
-            performers=("performer", lambda p: "+".join(sorted(set(p.dropna())))),
-        )
+    ordered = t.sort_values("seq_id")
+    groups = ordered.groupby("group").agg(
+        key=("key", "first"), minutes=("minutes", "sum"), official=("official", "first")
     )
+    # a group's performers, joined in order (a loop: a lambda per group costs 1 ms each)
+    who: dict[str, set[str]] = defaultdict(set)
+    for group, performer in zip(ordered["group"], ordered["performer"], strict=True):
+        if isinstance(performer, str):  # None or NaN when unknown
+            who[group].add(performer)
+    groups["performers"] = ["+".join(sorted(who[g])) for g in groups.index]
     cells: dict[tuple[str, str], list[str]] = defaultdict(list)
     for group, g in groups[groups["official"].isna()].iterrows():
         cells[(g["key"], g["performers"])].append(str(group))
@@ -179,6 +179,82 @@ def make_splits(
     _undominate(t, stratum_of, seed)
     t["stratum"] = t["group"].map(stratum_of)
     return t[["seq_id", "group", "split", "stratum"]].reset_index(drop=True)
+
+
+def _top_up(
+    order: list[tuple[str, float]], got: dict[str, float], total: float, share: dict[str, float]
+) -> dict[str, str]:
+    """Split the new groups of a stratum that already has split groups, given as (group,
+    minutes) in seeded order: each goes to the first held-out split (test, then val) it brings
+    closer to its share of the stratum's minutes `total` -- _fill's rule, with the minutes the
+    splits already hold in `got` -- else to train."""
+    out: dict[str, str] = {}
+    for group, minutes in order:
+        closer = [s for s in ("test", "val") if got[s] + minutes / 2 < share[s] * total]
+        split = closer[0] if closer else "train"
+        out[group] = split
+        got[split] += minutes
+    return out
+
+
+def extend_splits(
+    sequences: pd.DataFrame,
+    stored: pd.DataFrame,
+    seed: int = 0,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> pd.DataFrame:
+    """The split of a library that changed since `stored` (a make_splits table) was made,
+    moving no sequence that stored places: rows of sequences still there in the same group are
+    kept as they are; a new sequence of a group stored joins that group's split.
+
+    A new group is split as make_splits would place it, with the stored groups fixed: its
+    official FineDance split, else its stratum (make_splits' over the library now; the genre's
+    when the stored split has no group in that one) and seeded order (a hash of seed and the
+    group id) decide, by _fill's rule over the stratum's minutes (`_top_up`); a stratum of new
+    groups only is split by _fill itself. Nothing is moved back from test for dominance: that
+    would move stored groups; check_splits reports it.
+    """
+    fresh = make_splits(sequences, seed, fractions)
+    if stored.empty:
+        return fresh
+    share = dict(zip(SPLITS, fractions, strict=True))
+    old = stored.astype({"seq_id": str}).drop_duplicates("seq_id").set_index("seq_id")
+    same = fresh["seq_id"].isin(old.index)
+    same &= fresh["group"].to_numpy() == old["group"].reindex(fresh["seq_id"]).to_numpy()
+    kept = old.loc[fresh.loc[same, "seq_id"]].reset_index()
+    split_of = dict(zip(kept["group"], kept["split"], strict=True))
+    stratum_of = dict(zip(kept["group"], kept["stratum"], strict=True))
+    t = _prepare(sequences)
+    minutes = t.groupby("group")["minutes"].sum().to_dict()
+    keys = t.drop_duplicates("group").set_index("group")["key"]
+    new = fresh[~same & ~fresh["group"].isin(split_of)].drop_duplicates("group")
+    by_stratum: dict[str, list[str]] = defaultdict(list)
+    held: defaultdict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SPLITS, 0.0))
+    for group, stratum in stratum_of.items():
+        split = split_of[group]
+        held[stratum][split] = held[stratum].get(split, 0.0) + float(minutes.get(group, 0.0))
+    for group, split, stratum in zip(new["group"], new["split"], new["stratum"], strict=True):
+        if stratum == OFFICIAL_STRATUM:
+            split_of[group], stratum_of[group] = split, stratum
+            continue
+        if stratum not in held and keys[group] in held:
+            stratum = keys[group]  # a performer's stratum new to the library: the genre's
+        by_stratum[stratum].append(group)
+    for stratum, groups in by_stratum.items():
+        order = [(g, float(minutes[g])) for g in sorted(groups, key=lambda g: _seeded(seed, g))]
+        if stratum in held:
+            got = held[stratum]
+            total = sum(got.values()) + sum(m for _, m in order)
+            split_of.update(_top_up(order, got, total, share))
+        else:
+            split_of.update(_fill(order, share))
+        stratum_of.update(dict.fromkeys(groups, stratum))
+    out = fresh[["seq_id", "group"]].copy()
+    out["split"] = out["group"].map(split_of)
+    out["stratum"] = out["group"].map(stratum_of)
+    rows = out.set_index("seq_id")
+    rows.loc[kept["seq_id"], ["split", "stratum"]] = kept.set_index("seq_id")[["split", "stratum"]]
+    return rows.reset_index()[["seq_id", "group", "split", "stratum"]]
 
 
 def check_splits(sequences: pd.DataFrame, splits: pd.DataFrame) -> list[str]:

@@ -122,6 +122,19 @@ def fit_calibration(descriptors: pd.DataFrame, taxonomy: Taxonomy) -> Calibratio
     return cal
 
 
+def refit_reason(stored: Mapping[str, Any], taxonomy: Taxonomy) -> str | None:
+    """Why the calibration a library stored (its annotation record: "calibration",
+    "calibration_fit") cannot be reused for taxonomy; None when it can."""
+    old, fit = stored.get("calibration"), stored.get("calibration_fit") or {}
+    if not old:
+        return "none stored"
+    if old.get("taxonomy_version") != taxonomy.version:
+        return f"taxonomy {old.get('taxonomy_version')} -> {taxonomy.version}"
+    if fit.get("on") != "train":  # fitted on all clips: held-out clips set thresholds
+        return "the stored one was fitted on all clips"
+    return None
+
+
 def _number(value: Any) -> float | None:
     """A finite real number, or None (missing, NaN, text)."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):

@@ -191,7 +191,10 @@ def annotate(
         f"annotated {report.clips} clips: {report.tags} tags, {report.captions} captions, "
         f"{report.expert_changes} expert changes in {report.seconds:.1f} s"
     )
-    click.echo(f"tagger thresholds: {report.calibration}")
+    kept = f"; {report.kept} clips kept as they were" if report.kept else ""
+    click.echo(f"run: {report.run}{kept}")
+    if report.calibration:
+        click.echo(f"tagger thresholds: {report.calibration}")
     freq = tag_frequencies(lib)
     if len(freq):
         click.echo("\n## tag frequencies")

@@ -1,5 +1,6 @@
-"""The `annotate` flow: descriptors in parallel batches (one per source), then tagging,
-captions and the split in one task that writes the annotations. It reads the features ingest
+"""The `annotate` flow: descriptors of the clips the run annotates (new or changed ones, or all:
+dancesearch.annotate.plan) in parallel batches (one per source), then tagging, captions and the
+split in one task that writes the annotations. It reads the features ingest
 recorded, and records its own configuration in library.json for the next run. The batches run
 on threads or a Dask cluster (dancesearch.flows.runner)."""
 
@@ -19,30 +20,38 @@ from dancesearch.annotate.pipeline import (
     join_descriptors,
     source_descriptors,
 )
+from dancesearch.annotate.plan import AnnotatePlan, plan_annotation
 from dancesearch.annotate.recorded import record_config, recorded_config
 from dancesearch.flows.runner import on_runner
 from dancesearch.storage.library import Library
 
 
 @task(name="descriptors", retries=1, task_run_name="descriptors {source}", cache_policy=NO_CACHE)
-def descriptors_batch(library_root: str, source: str, feature_key: str) -> pd.DataFrame:
-    return source_descriptors(Library(library_root), source, feature_key)
+def descriptors_batch(
+    library_root: str, source: str, feature_key: str, clip_ids: list[str] | None
+) -> pd.DataFrame:
+    return source_descriptors(Library(library_root), source, feature_key, clip_ids)
 
 
 @task(name="tag-caption-split", cache_policy=NO_CACHE)
-def finish(library_root: str, descriptors: pd.DataFrame, config: AnnotateConfig) -> AnnotateReport:
-    return annotate_library(Library(library_root), config, descriptors)
+def finish(
+    library_root: str, descriptors: pd.DataFrame, config: AnnotateConfig, plan: AnnotatePlan
+) -> AnnotateReport:
+    return annotate_library(Library(library_root), config, descriptors, plan)
 
 
 @flow(name="annotate")
 def annotate(
     library: str = "library", config: AnnotateConfig | None = None, runner: str | None = None
 ) -> AnnotateReport:
-    """Tag, caption and split every clip of the library at `library`.
+    """Tag, caption and split the clips of the library at `library` that are new or changed
+    since the last run (every clip when something that decides the annotations changed: see
+    dancesearch.annotate.plan); the others keep their stored annotations.
 
     config: None for the configuration the library recorded at its last annotation (the
     defaults before the first). The tagger's thresholds stored by the last run are reused
-    (same taxonomy version) unless config.recalibrate asks for a refit on the train clips.
+    (same taxonomy version) unless config.recalibrate asks for a refit on the train clips,
+    which annotates every clip again.
     runner: where the descriptor batches run: threads (default), dask, dask://HOST:PORT (see
     dancesearch.flows.runner).
     """
@@ -57,12 +66,14 @@ def annotate_clips(library: str, config: AnnotateConfig | None) -> AnnotateRepor
     lib = Library(library)
     with lib.lock():  # the catalogue must not change between measuring and writing
         config = config or recorded_config(lib)
+        plan = plan_annotation(lib, config)
+        only = None if plan.full else plan.todo
         batches = [
-            descriptors_batch.submit(str(lib.root), source, feature_key)
-            for source, feature_key in descriptor_batches(lib)
+            descriptors_batch.submit(str(lib.root), source, feature_key, only)
+            for source, feature_key in descriptor_batches(lib, only)
         ]
         descriptors = join_descriptors([b.result() for b in batches])
-        report = finish(str(lib.root), descriptors, config)  # called, not submitted
+        report = finish(str(lib.root), descriptors, config, plan)  # called, not submitted
         record_config(lib, config)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,4 +1,5 @@
-"""The `ingest` flow: one task per input item, cached by the item's content hash.
+"""The `ingest` flow: one task per input item, cached by the item's content hash (not even
+read again while its files keep the size and mtime recorded with that hash).
 
 A task's result is cached under the library's uid, the item's content hash and the
 configuration, so a crashed run resumes where it stopped; a cached result whose arrays have
@@ -30,7 +31,7 @@ from dancesearch.ingest import (
     process_item,
     scan,
 )
-from dancesearch.storage.library import Library
+from dancesearch.storage.library import Library, is_library
 
 
 def _cache_key(_: Any, params: dict[str, Any]) -> str:
@@ -86,7 +87,9 @@ def ingest_items(
     """`ingest`, its item tasks on the task runner this flow is given: the run is planned and
     committed by dancesearch.ingest (plan_run, commit_run) under the library's lock."""
     started = time.perf_counter()
-    found = scan(Path(path).resolve(), fmt, min_age_s)
+    # files the library recorded with the same size and mtime are not read again
+    known = Library(library) if is_library(library) else None
+    found = scan(Path(path).resolve(), fmt, min_age_s, known)
     lib = Library(library, create=True)
     with lib.lock():
         run = plan_run(lib, found, config)

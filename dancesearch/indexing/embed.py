@@ -175,7 +175,8 @@ def _state_key(want: dict[str, str]) -> str:
 def _encode(
     library: Library, ckpt: Any, points: list[Payload], batch_size: int, progress: bool
 ) -> Iterator[Point]:
-    """The dance vectors (E,) of these clips, as points, batch by batch."""
+    """The dance vectors (E,) of these clips, as points, batch by batch; only their features
+    are read."""
     if not points:
         return
     from tqdm import tqdm
@@ -183,7 +184,7 @@ def _encode(
     from dancesearch.dataset import load_clipset
     from dancesearch.encoders.inference import embed_gallery
 
-    data = load_clipset(library)
+    data = load_clipset(library, clip_ids=[str(p["clip_id"]) for p in points])
     position = {c: i for i, c in enumerate(data.clips["clip_id"])}
     model = ckpt.model()
     bar = tqdm(total=len(points), desc="embed", unit="clip", disable=not progress)

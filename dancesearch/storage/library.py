@@ -3,7 +3,8 @@
 Layout of a library folder:
     library.json                 identity (uid), format version, and how the library was built:
                                  "ingest" and "annotate" configurations, which later runs reuse
-    items.parquet                one row per ingested input item: hash, status, reason
+    items.parquet                one row per ingested input item: hash, its files' sizes and
+                                 mtimes (file_stats), status, reason
     sequences.parquet            one row per sequence: labels, provenance, music sync
     clips.parquet                one row per clip (the catalogue)
     annotations/*.parquet        descriptors, tags, captions, splits, choreography units

@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from dancesearch.annotate.splits import check_splits, make_splits, split_table
+from dancesearch.annotate.splits import check_splits, extend_splits, make_splits, split_table
 from dancesearch.errors import ConfigError
 from dancesearch.sources.finedance import split_labels
 
@@ -133,3 +133,42 @@ def test_test_split_is_not_dominated_where_the_library_is(library):
     assert waltz / library["duration_s"].sum() > 0.7
     assert test.loc[test["genre"] == "waltz", "duration_s"].sum() <= test["duration_s"].sum() / 2
     assert "waltz" in set(test["genre"])
+
+
+def _grown(library):
+    """library less one waltz, plus 20 waltzes, a third recording of a salsa trial and four
+    groups of a new genre."""
+    rows = [_seq(f"w/new{i}", "waltz", minutes=1 + i % 2) for i in range(20)]
+    rows.append(_seq("s/62_0", "salsa", "subject 62", group="s/trial_0"))
+    rows += [_seq(f"f/{i}", "foxtrot", minutes=2) for i in range(4)]
+    return pd.concat([library[library["seq_id"] != "w/0"], pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_a_grown_library_keeps_every_stored_split_and_places_the_new_groups(library):
+    stored = make_splits(library)
+    grown = _grown(library)
+    extended = extend_splits(grown, stored)
+    assert list(extended["seq_id"]) == list(grown["seq_id"])  # w/0 left with its sequence
+    old = extended[extended["seq_id"].isin(stored["seq_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, stored[stored["seq_id"] != "w/0"].reset_index(drop=True))
+    # made afresh, the split would have moved some stored sequences: that is what is avoided
+    fresh = make_splits(grown).set_index("seq_id")["split"]
+    assert (fresh.reindex(old["seq_id"]).to_numpy() != old["split"].to_numpy()).any()
+    by_seq = extended.set_index("seq_id")
+    assert by_seq.loc["s/62_0", "split"] == by_seq.loc["s/60_0", "split"]  # its group's
+    assert set(by_seq.loc[[f"f/{i}" for i in range(4)], "split"]) == {"train", "val", "test"}
+    # the new waltzes top the stratum up towards its shares
+    waltz = extended.merge(grown[["seq_id", "genre", "duration_s"]])
+    waltz = waltz[waltz["genre"] == "waltz"]
+    share = waltz.groupby("split")["duration_s"].sum() / waltz["duration_s"].sum()
+    assert share["val"] == pytest.approx(0.1, abs=0.02)  # all new ones in train: 0.07
+    assert share["test"] == pytest.approx(0.1, abs=0.02)
+    assert (extended.groupby("group")["split"].nunique() == 1).all()
+    pd.testing.assert_frame_equal(extend_splits(grown, stored), extended)  # deterministic
+
+
+def test_extending_an_unchanged_library_or_none_stored_is_make_splits(library):
+    stored = make_splits(library, seed=2)
+    pd.testing.assert_frame_equal(extend_splits(library, stored, seed=2), stored)
+    grown = _grown(library)
+    pd.testing.assert_frame_equal(extend_splits(grown, pd.DataFrame()), make_splits(grown))

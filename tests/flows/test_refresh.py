@@ -5,6 +5,7 @@ options."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -85,6 +86,47 @@ def test_a_refresh_killed_while_embedding_leaves_the_library_searchable_and_the_
         assert "rumba" in s.info.facets["genre"]
         assert s.store.count(s.info.name) == clips + new
         assert {p.name for p in collections.iterdir() if p.is_dir()} == {s.info.name}
+
+
+ANNOTATIONS = ("descriptors", "tags", "captions", "choreography")
+
+
+def plain_rows(library: Library, table: str, clip_ids: set[str]) -> list[tuple[object, ...]]:
+    """A table's rows of these clips, as plain values, in order."""
+    frame = library.table(table)
+    mine = frame[frame["clip_id"].isin(clip_ids)].astype(object)
+    return list(mine.where(mine.notna(), None).itertuples(index=False, name=None))
+
+
+def test_a_new_file_is_annotated_and_embedded_alone_and_the_rest_stays_as_it_was(
+    library_copy, data, tmp_path
+):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    lib = Library(library_copy)
+    old = set(lib.clips()["clip_id"])
+    before = {t: plain_rows(lib, t, old) for t in ANNOTATIONS}
+    splits_before = lib.table("splits")
+    shutil.copy(data / "bandai" / "dataset-1_bow_musical_001.bvh",
+                incoming / "dataset-1_bow_musical_999.bvh")  # fmt: skip
+    hour_ago = time.time() - 3600
+    os.utime(incoming / "dataset-1_bow_musical_999.bvh", (hour_ago, hour_ago))
+
+    report = refresh([str(incoming)], library=str(library_copy), settle_s=60)
+    new = set(lib.clips()["clip_id"]) - old
+    assert len(new) == report["new_clips"] == report["annotated_clips"] == 1
+    assert report["embed"]["embedded"] == 1 and report["embed"]["copied"] == len(old)
+    for table in ANNOTATIONS:  # every existing clip keeps its rows, value for value
+        assert plain_rows(lib, table, old) == before[table], table
+    splits = lib.table("splits").set_index("seq_id")
+    assert splits.loc[splits_before["seq_id"]].reset_index().equals(splits_before)
+    (new_id,) = new
+    assert new_id in set(lib.table("captions")["clip_id"]) and lib.clip(new_id)["seq_id"] in (
+        splits.index
+    )
+    out = CliRunner().invoke(main, ["query", "a bow", "--source", "bandai", "--limit", "50",
+                                    "--json", "--library", str(library_copy)])  # fmt: skip
+    assert new_id in {r["clip_id"] for r in json.loads(out.stdout)["results"]}, out.output
 
 
 def test_the_deployments_carry_their_schedules_and_parameters(tmp_path):

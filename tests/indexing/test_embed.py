@@ -55,6 +55,25 @@ def test_only_changed_clips_are_encoded_and_clips_that_left_are_removed(library_
     assert json.loads(out.stdout)["results"][0]["clip_id"] == clips[~gone]["clip_id"].iloc[0]
 
 
+def test_only_the_features_of_the_clips_encoded_are_read(library_copy, monkeypatch):
+    lib = Library(library_copy)
+    captions = lib.table("captions")
+    clip_id = captions["clip_id"].iloc[0]
+    captions.loc[0, "caption"] = "a brand new description"
+    lib.write_table("captions", captions)
+    read: list[str] = []
+    load = Library.load_features
+
+    def spy(self: Library, seq_id: str, feature_key: str) -> dict:
+        read.append(seq_id)
+        return load(self, seq_id, feature_key)
+
+    monkeypatch.setattr(Library, "load_features", spy)
+    summary = embed_json(library_copy)
+    assert summary["embedded"] == 1 and summary["copied"] == len(lib.clips()) - 1
+    assert read == [lib.clip(clip_id)["seq_id"]]  # not every sequence of the library
+
+
 def test_a_new_text_model_makes_the_text_vectors_again_without_encoding_a_dance(
     library_copy, monkeypatch
 ):

@@ -18,7 +18,7 @@ LAYERS = [
     ("clips",),  # windows, the clip record
     ("storage",),  # tables, arrays, configs, the collections and their backends
     ("freshness",),  # the keys that decide what work can be skipped
-    ("ingest", "annotate", "render"),  # building the library
+    ("items", "ingest", "annotate", "render"),  # building the library
     ("catalogue",),  # what the library knows about its clips
     ("encoders", "dataset", "checkpoint", "train"),  # the model, how it learns and embeds
     ("evaluation",),  # protocols and runners

@@ -50,6 +50,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+from benchmarks.query import filters, passes  # noqa: E402 -- the same filters as query.py
+
 RESULTS = ROOT / "benchmarks" / "results"
 PY = sys.executable
 LIMIT, CANDIDATES, NOISE = 10, 100, 0.3
@@ -172,26 +174,7 @@ def stats(ms: list[float] | np.ndarray) -> dict[str, float]:
 
 
 def where_of(key: str) -> Any:
-    from dancesearch.storage.filters import SearchFilter
-
-    return {
-        "none": None,
-        "genre": SearchFilter(genres=("waltz",)),
-        "genre+bpm+music": SearchFilter(genres=("waltz",), bpm_min=80, bpm_max=86, has_music=True),
-    }[key]  # as benchmarks/query.py `filters`
-
-
-def passes(where: Any, payload: dict[str, Any]) -> bool:
-    if where is None:
-        return True
-    bpm = payload.get("bpm")
-    music = None if where.has_music is None else ("yes" if where.has_music else "no")
-    return not (
-        (where.genres and payload.get("genre") not in where.genres)
-        or (where.bpm_min is not None and (bpm is None or bpm < where.bpm_min))
-        or (where.bpm_max is not None and (bpm is None or bpm > where.bpm_max))
-        or (music is not None and payload["has_music"] != music)
-    )
+    return filters()[key]
 
 
 def machine() -> dict[str, Any]:

@@ -32,6 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from benchmarks.labels import label_queries
+from benchmarks.labels_stats import paired
 from benchmarks.query import machine, stats, table
 from dancesearch.dataset import load_clipset
 from dancesearch.encoders.export import ensure_text_export, quantize_text_export
@@ -52,14 +53,6 @@ def label_texts() -> list[str]:
     table_ = tomllib.loads((ROOT / "benchmarks" / "labels_queries.toml").read_text())
     cells = [(c, s) for c in table_["content"] for s in table_["style"]]
     return sorted({q.text for q in label_queries(cells, table_)})
-
-
-def clustered_se(diff: np.ndarray, groups: np.ndarray) -> float:
-    """SE of mean(diff) with queries of one recording as one cluster."""
-    ids = np.unique(groups)
-    n = len(diff)
-    sums = np.array([(diff[groups == g] - diff.mean()).sum() for g in ids])
-    return float(np.sqrt((sums**2).sum()) / n * np.sqrt(len(ids) / max(len(ids) - 1, 1)))
 
 
 def encode_all(encoder: QueryEncoder, texts: list[str]) -> np.ndarray:
@@ -124,13 +117,12 @@ def main() -> None:
             for p, e in encoders.items()
         }
         seq = sub.clips["seq_id"].to_numpy()[q.clip]
-        hit = (rank["int8"] == 1).astype(float) - (rank["float"] == 1).astype(float)
-        moved = (rank["int8"] - rank["float"]).astype(float)
+        hit, hit_se = paired(rank["int8"] == 1, rank["float"] == 1, seq)
+        moved, moved_se = paired(rank["int8"], rank["float"], seq)
         retrieval[split] = {
             "queries": len(q.texts), "gallery": len(sub),
             **{p: summary(r) for p, r in rank.items()},
-            "dR@1": 100 * float(hit.mean()), "dR@1 SE": 100 * clustered_se(hit, seq),
-            "d rank": float(moved.mean()), "d rank SE": clustered_se(moved, seq),
+            "dR@1": 100 * hit, "dR@1 SE": 100 * hit_se, "d rank": moved, "d rank SE": moved_se,
             "same rank": float(np.mean(rank["int8"] == rank["float"])),
         }  # fmt: skip
         print(split, {k: v for k, v in retrieval[split].items()}, flush=True)

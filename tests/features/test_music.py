@@ -142,6 +142,7 @@ print(hashlib.sha1(music_features(y).tobytes()).hexdigest())
 """
 
 
+@pytest.mark.slow  # two fresh processes, each paying librosa's start (11 s in the suite)
 def test_music_features_are_the_same_whatever_the_blas_thread_count() -> None:
     """OpenBLAS splits the filter banks' sums by its thread count (6e-5 apart on 1 and 2
     cores before): a build must give the same arrays on a 1- or 2-core machine."""
